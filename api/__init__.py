@@ -1,0 +1,1 @@
+"""vaxlink edges: command line, HTTP service, database, auditor pages."""

@@ -1,0 +1,66 @@
+"""The ``vaxlink`` command: one sub-command per module in ``api/commands``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from matcher.errors import VaxlinkError
+
+# name → (module under api.commands, one-line help). Modules expose add_arguments(parser)
+# and run(args) -> int.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("synth", "generate synthetic provincial exports with ground truth"),
+    "normalise": ("normalise", "read and normalise provincial exports; write rejects"),
+    "link": ("link", "resolve identities across provincial exports and merge dose histories"),
+    "evaluate": ("evaluate", "score a linkage against ground truth"),
+    "serve": ("serve", "run the HTTP API service"),
+    "keys": ("keys", "manage API keys"),
+    "relink": ("relink", "rebuild all persons from stored records"),
+    "retrain": ("retrain", "re-estimate the model with auditor decisions as labels"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every available sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="vaxlink",
+        description="Match and deduplicate vaccination records across provincial systems.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        try:
+            module = importlib.import_module(f"api.commands.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"api.commands.{module_name}":
+                raise
+            continue
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(command_parser)
+        command_parser.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``vaxlink`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from api.logging import configure_logging
+
+    configure_logging(verbose=args.verbose)
+    try:
+        return int(args._run(args))
+    except VaxlinkError as exc:
+        print(f"vaxlink {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        logging.getLogger("vaxlink").warning("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""vaxlink matching core: pure functions over pandas frames, no web or database imports."""
