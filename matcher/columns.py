@@ -72,7 +72,9 @@ UNKNOWN_SEX: Final = "U"
 
 # Added for the normalised frame (see docs/ARCHITECTURE.md).
 ID_DOC_TYPE: Final = "id_doc_type"  # see resident_id.DocType
-NAME_TOKENS: Final = "name_tokens"  # order-insensitive key: sorted pinyin/Latin tokens, space-joined
+NAME_TOKENS: Final = (
+    "name_tokens"  # order-insensitive key: sorted pinyin/Latin tokens, space-joined
+)
 
 # --- Linking -------------------------------------------------------------------------------
 RECORD_ID: Final = "record_id"  # integer index of a person record (one per source, person_ref)

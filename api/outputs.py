@@ -1,0 +1,69 @@
+"""Writers of the link job's output files (persons, pairs, review, rejects, model, summary)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from matcher import columns as c
+from matcher.compare import FIELDS, LEFT, RIGHT, level_column
+from matcher.decisions import DECISION, RULES_FIRED, WEIGHT_RULES
+from matcher.masking import mask_id, mask_name
+from matcher.scoring import MATCH_PROBABILITY, MATCH_WEIGHT, weight_column
+
+PAIR_KEY_COLUMNS = ("source_l", "person_ref_l", "source_r", "person_ref_r")
+
+
+def persons_frame(records: pd.DataFrame) -> pd.DataFrame:
+    """``source, person_ref, person_id``: one row per input person record."""
+    return records[[c.SOURCE, c.PERSON_REF, c.PERSON_ID]]
+
+
+def pairs_frame(
+    pairs: pd.DataFrame, records: pd.DataFrame, *, evidence: bool = False
+) -> pd.DataFrame:
+    """Pairs with both keys, levels, per-field weights, weight, probability and decision.
+
+    With ``evidence``, masked identifiers of both records are added for reviewers.
+    """
+    left = pairs[LEFT].to_numpy()
+    right = pairs[RIGHT].to_numpy()
+    out = pd.DataFrame(
+        {
+            "source_l": records[c.SOURCE].to_numpy()[left],
+            "person_ref_l": records[c.PERSON_REF].to_numpy()[left],
+            "source_r": records[c.SOURCE].to_numpy()[right],
+            "person_ref_r": records[c.PERSON_REF].to_numpy()[right],
+        }
+    )
+    for f in FIELDS:
+        out[level_column(f)] = pairs[level_column(f)].to_numpy()
+    if "level_doses" in pairs:
+        out["level_doses"] = pairs["level_doses"].to_numpy()
+    for f in FIELDS:
+        out[weight_column(f)] = pairs[weight_column(f)].round(3).to_numpy()
+    out[WEIGHT_RULES] = pairs[WEIGHT_RULES].round(3).to_numpy()
+    out[MATCH_WEIGHT] = pairs[MATCH_WEIGHT].round(3).to_numpy()
+    out[MATCH_PROBABILITY] = pairs[MATCH_PROBABILITY].round(6).to_numpy()
+    out[DECISION] = pairs[DECISION].to_numpy()
+    out[RULES_FIRED] = pairs[RULES_FIRED].to_numpy()
+    if evidence:
+        for side, idx in (("l", left), ("r", right)):
+            out[f"id_masked_{side}"] = [
+                mask_id(v) if isinstance(v, str) else "" for v in records[c.ID_KEY].to_numpy()[idx]
+            ]
+            out[f"name_masked_{side}"] = [
+                mask_name(v) if isinstance(v, str) else ""
+                for v in records[c.NAME_NORM].to_numpy()[idx]
+            ]
+    return out
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Write pretty, UTF-8 JSON."""
+    path.write_text(
+        json.dumps(payload, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+    )

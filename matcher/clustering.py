@@ -1,0 +1,183 @@
+"""Clusters from match pairs: connected components that respect cannot-link constraints.
+
+Two records with different trusted resident IDs never end in one cluster, not even through a
+chain of records without an ID; the edge that would join them goes to review instead. Auditor
+decisions enter as must-link and cannot-link pairs and take precedence over the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class Clustering:
+    """Cluster label per record and the match edges refused because of a constraint."""
+
+    labels: IntArray
+    refused_left: IntArray
+    refused_right: IntArray
+
+
+def cluster_pairs(
+    n_records: int,
+    left: IntArray,
+    right: IntArray,
+    weight: npt.NDArray[np.floating],
+    trusted_codes: IntArray,
+    cannot_link: tuple[IntArray, IntArray] | None = None,
+) -> Clustering:
+    """Connected components over match edges; conflicted components are rebuilt greedily.
+
+    Args:
+        trusted_codes: per record, an integer code of its trusted ID (-1 when none).
+        cannot_link: record pairs that must end in different clusters (auditor decisions).
+    """
+    labels = _components(n_records, left, right)
+    cl_left, cl_right = cannot_link if cannot_link is not None else (_empty(), _empty())
+    conflicted = _conflicted_components(labels, trusted_codes, cl_left, cl_right)
+    if not conflicted.any():
+        return Clustering(labels=labels, refused_left=_empty(), refused_right=_empty())
+    bad_edge = conflicted[labels[left]]
+    keep_l, keep_r = left[~bad_edge], right[~bad_edge]
+    labels, refused_l, refused_r = _greedy_rebuild(
+        n_records,
+        keep_l,
+        keep_r,
+        left[bad_edge],
+        right[bad_edge],
+        weight[bad_edge],
+        trusted_codes,
+        cl_left,
+        cl_right,
+    )
+    return Clustering(labels=labels, refused_left=refused_l, refused_right=refused_r)
+
+
+def _empty() -> IntArray:
+    return np.empty(0, dtype=np.int64)
+
+
+def _components(n: int, left: IntArray, right: IntArray) -> IntArray:
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return labels.astype(np.int64)
+
+
+def _conflicted_components(
+    labels: IntArray, trusted: IntArray, cl_left: IntArray, cl_right: IntArray
+) -> npt.NDArray[np.bool_]:
+    """Per component: True when it holds two trusted IDs or both ends of a cannot-link pair."""
+    n_components = int(labels.max()) + 1 if len(labels) else 0
+    has = trusted >= 0
+    pairs = pd.DataFrame({"label": labels[has], "code": trusted[has]}).drop_duplicates()
+    distinct = np.bincount(pairs["label"].to_numpy(), minlength=n_components)
+    conflicted = distinct > 1
+    if len(cl_left):
+        same = labels[cl_left] == labels[cl_right]
+        conflicted[labels[cl_left][same]] = True
+    return conflicted
+
+
+def _greedy_rebuild(
+    n: int,
+    base_left: IntArray,
+    base_right: IntArray,
+    left: IntArray,
+    right: IntArray,
+    weight: npt.NDArray[np.floating],
+    trusted: IntArray,
+    cl_left: IntArray,
+    cl_right: IntArray,
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Union-find over the conflicted components' edges, strongest first, refusing conflicts.
+
+    Only the (few) conflicted components are processed edge by edge; everything else keeps
+    its vectorised connected-components label.
+    """
+    parent = np.arange(n, dtype=np.int64)
+
+    def find(x: int) -> int:
+        root = x
+        while parent[root] != root:
+            root = int(parent[root])
+        while parent[x] != root:
+            parent[x], x = root, int(parent[x])
+        return root
+
+    base = _components(n, base_left, base_right)
+    parent[:] = _roots_from_labels(base)
+    code_of: dict[int, int] = {}
+    members: dict[int, set[int]] = {}
+    forbidden: dict[int, set[int]] = {}
+    for a, b in zip(cl_left.tolist(), cl_right.tolist(), strict=True):
+        forbidden.setdefault(a, set()).add(b)
+        forbidden.setdefault(b, set()).add(a)
+    nodes = np.unique(np.concatenate([left, right]))
+    for node in nodes.tolist():
+        root = find(node)
+        members.setdefault(root, set()).add(node)
+        if trusted[node] >= 0:
+            code_of[root] = int(trusted[node])
+    refused_l: list[int] = []
+    refused_r: list[int] = []
+    for i in np.argsort(-weight, kind="stable").tolist():
+        a, b = int(left[i]), int(right[i])
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            continue
+        ca, cb = code_of.get(ra, -1), code_of.get(rb, -1)
+        ma, mb = members.get(ra, {ra}), members.get(rb, {rb})
+        blocked = ca >= 0 and cb >= 0 and ca != cb
+        if not blocked and forbidden:
+            blocked = any(forbidden.get(x, set()) & mb for x in ma)
+        if blocked:
+            refused_l.append(a)
+            refused_r.append(b)
+            continue
+        parent[rb] = ra
+        members[ra] = ma | mb
+        members.pop(rb, None)
+        if ca < 0 and cb >= 0:
+            code_of[ra] = cb
+    roots = np.array([find(x) for x in range(n)], dtype=np.int64) if n else _empty()
+    _, labels = np.unique(roots, return_inverse=True)
+    return (
+        labels.astype(np.int64),
+        np.array(refused_l, dtype=np.int64),
+        np.array(refused_r, dtype=np.int64),
+    )
+
+
+def _roots_from_labels(labels: IntArray) -> IntArray:
+    """A parent array in which every record points at the first record of its component."""
+    order = np.argsort(labels, kind="stable")
+    first = np.full(int(labels.max()) + 1 if len(labels) else 0, -1, dtype=np.int64)
+    sorted_labels = labels[order]
+    starts = (
+        np.r_[True, sorted_labels[1:] != sorted_labels[:-1]] if len(labels) else np.empty(0, bool)
+    )
+    first[sorted_labels[starts]] = order[starts]
+    return first[labels]
+
+
+def person_ids(labels: IntArray, record_keys: pd.Series) -> pd.Series:
+    """Opaque, stable person ids: a keyed hash of each cluster's smallest member key.
+
+    The id depends only on which records form the cluster, so reruns on the same input give
+    the same ids; it carries no personal data.
+    """
+    frame = pd.DataFrame({"label": labels, "key": record_keys.to_numpy()})
+    smallest = frame.groupby("label")["key"].min()
+    hashed = pd.util.hash_pandas_object(smallest, index=False, hash_key="vaxlink-personid")
+    ids = pd.Series([f"P{h:016x}" for h in hashed.to_numpy().tolist()], index=smallest.index)
+    return frame["label"].map(ids)

@@ -1,0 +1,204 @@
+"""Comparison levels per field for candidate pairs, computed in batch (no Python call per pair).
+
+Every comparator returns an int8 array: -1 = missing on either side (neutral in the score),
+0 = disagree, higher = closer. Levels are documented in ``LEVELS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from rapidfuzz import process
+from rapidfuzz.distance import JaroWinkler
+
+from matcher import columns as c
+from matcher import persons as p
+
+Int8Array = npt.NDArray[np.int8]
+LEFT, RIGHT = f"{c.RECORD_ID}_l", f"{c.RECORD_ID}_r"
+
+LEVELS: dict[str, tuple[str, ...]] = {
+    "id": ("different", "one_edit", "equal_after_upgrade", "exact"),
+    "name": (
+        "different",
+        "jaro_winkler_low",
+        "jaro_winkler_high",
+        "same_fuzzy_pinyin",
+        "same_pinyin_or_tokens",
+        "same_simplified",
+        "exact",
+    ),
+    "birth_date": ("different", "same_year", "one_digit", "day_month_swap", "exact"),
+    "sex": ("different", "same"),
+    "phone": ("different", "same"),
+    "region": ("different", "same_id_province"),
+}
+FIELDS: tuple[str, ...] = tuple(LEVELS)
+
+
+def level_column(field: str) -> str:
+    """Name of the comparison-level column of a field."""
+    return f"level_{field}"
+
+
+def compare_pairs(
+    records: pd.DataFrame,
+    pairs: pd.DataFrame,
+    *,
+    jw_thresholds: tuple[float, ...] = (0.92, 0.8),
+    workers: int = -1,
+) -> pd.DataFrame:
+    """Comparison levels of every pair (``record_id_l``, ``record_id_r``) → ``level_<field>``."""
+    left = pairs[LEFT].to_numpy(dtype=np.int64)
+    right = pairs[RIGHT].to_numpy(dtype=np.int64)
+    out = pd.DataFrame({LEFT: left, RIGHT: right}, index=pairs.index)
+    comparators: dict[str, Callable[[], Int8Array]] = {
+        "id": lambda: compare_ids(records, left, right),
+        "name": lambda: compare_names(records, left, right, jw_thresholds, workers),
+        "birth_date": lambda: compare_birth_dates(records, left, right),
+        "sex": lambda: _compare_codes(_effective_sex(records), left, right),
+        "phone": lambda: _compare_codes(records[c.PHONE], left, right),
+        "region": lambda: _compare_codes(
+            records[c.ID_PROVINCE].where(~records[p.ID_BORROWED]), left, right
+        ),
+    }
+    for field in FIELDS:
+        out[level_column(field)] = comparators[field]()
+    return out
+
+
+def _codes(values: pd.Series) -> npt.NDArray[np.int64]:
+    """Integer code per record (-1 for missing or empty), so equality is an integer compare."""
+    codes, _ = pd.factorize(values.astype(object).where(values.astype(object) != ""))
+    return codes.astype(np.int64)
+
+
+def _compare_codes(
+    values: pd.Series, left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
+) -> Int8Array:
+    """-1 missing, 0 different, 1 equal."""
+    codes = _codes(values)
+    a, b = codes[left], codes[right]
+    return np.where((a < 0) | (b < 0), -1, (a == b).astype(np.int8)).astype(np.int8)
+
+
+def _effective_sex(records: pd.DataFrame) -> pd.Series:
+    """Stated sex, else the sex implied by a trusted ID; NA when unknown."""
+    stated = records[c.SEX].astype(object).where(records[c.SEX].isin(["M", "F"]))
+    implied = records[c.ID_SEX].astype(object).where(records[p.TRUSTED_ID].notna())
+    return stated.fillna(implied)
+
+
+def compare_ids(
+    records: pd.DataFrame, left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
+) -> Int8Array:
+    """ID levels: exact / equal after 15→18 upgrade / one substitution or transposition / different.
+
+    Missing when either side has no key, the document types differ, or either record's ID is
+    borrowed (its implied birth date contradicts the stated one: a guardian's number).
+    """
+    usable = records[c.ID_KEY].astype(object).where(~records[p.ID_BORROWED].to_numpy(dtype=bool))
+    key_codes = _codes(usable)
+    doc_codes = _codes(records[c.ID_DOC_TYPE])
+    upgraded = records[c.ID_UPGRADED].fillna(False).to_numpy(dtype=bool)
+    a, b = key_codes[left], key_codes[right]
+    missing = (a < 0) | (b < 0) | (doc_codes[left] != doc_codes[right])
+    equal = a == b
+    level = np.zeros(len(left), dtype=np.int8)
+    level[equal] = 3
+    level[equal & (upgraded[left] != upgraded[right])] = 2
+    candidates = np.flatnonzero(~equal & ~missing)
+    if len(candidates):
+        level[candidates] = np.where(
+            _one_edit(records[c.ID_KEY], left[candidates], right[candidates]), 1, 0
+        )
+    level[missing] = -1
+    return level
+
+
+def _one_edit(
+    keys: pd.Series, left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """True where two 18-character keys differ by one substitution or adjacent transposition."""
+    k = keys.astype(object).fillna("")
+    shaped = (k.str.len() == 18).to_numpy()
+    padded = k.where(shaped, "0" * 18)
+    matrix = np.frombuffer("".join(padded.tolist()).encode("ascii", "replace"), dtype=np.uint8)
+    matrix = matrix.reshape(-1, 18)
+    a, b = matrix[left], matrix[right]
+    diff = a != b
+    n_diff = diff.sum(axis=1)
+    substitution = n_diff == 1
+    first = diff.argmax(axis=1)
+    nxt = np.minimum(first + 1, 17)
+    rows = np.arange(len(left))
+    transposed = (
+        (n_diff == 2)
+        & diff[rows, nxt]
+        & (a[rows, first] == b[rows, nxt])
+        & (a[rows, nxt] == b[rows, first])
+    )
+    return (substitution | transposed) & shaped[left] & shaped[right]
+
+
+def compare_names(
+    records: pd.DataFrame,
+    left: npt.NDArray[np.int64],
+    right: npt.NDArray[np.int64],
+    jw_thresholds: tuple[float, ...],
+    workers: int = -1,
+) -> Int8Array:
+    """Name levels: exact raw / same simplified / same pinyin or token set / same fuzzy pinyin /
+    Jaro–Winkler bands on the simplified name / different."""
+    norm = _codes(records[c.NAME_NORM])
+    simplified = _codes(records[c.NAME_SIMPLIFIED])
+    pinyin = _codes(records[c.NAME_PINYIN])
+    tokens = _codes(records[c.NAME_TOKENS])
+    fuzzy = _codes(records[FUZZY_PINYIN]) if FUZZY_PINYIN in records else pinyin
+    missing = (simplified[left] < 0) | (simplified[right] < 0)
+    level = np.zeros(len(left), dtype=np.int8)
+    todo = ~missing
+    for value, codes in ((6, norm), (5, simplified), (4, pinyin), (4, tokens), (3, fuzzy)):
+        hit = todo & (codes[left] == codes[right]) & (codes[left] >= 0)
+        level[hit] = value
+        todo &= ~hit
+    idx = np.flatnonzero(todo)
+    if len(idx):
+        names = records[c.NAME_SIMPLIFIED].astype(object).fillna("").to_numpy()
+        sim = process.cpdist(
+            names[left[idx]],
+            names[right[idx]],
+            scorer=JaroWinkler.normalized_similarity,
+            workers=workers,
+            dtype=np.float32,
+        )
+        bands = sorted(jw_thresholds, reverse=True)
+        fuzzy_level = np.zeros(len(idx), dtype=np.int8)
+        for rank, threshold in enumerate(bands):
+            fuzzy_level = np.where(
+                (fuzzy_level == 0) & (sim >= threshold), len(bands) - rank, fuzzy_level
+            ).astype(np.int8)
+        level[idx] = fuzzy_level
+    level[missing] = -1
+    return level
+
+
+FUZZY_PINYIN = "name_pinyin_fuzzy"
+
+
+def compare_birth_dates(
+    records: pd.DataFrame, left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
+) -> Int8Array:
+    """Birth-date levels on the effective birth date (stated, else ID-implied)."""
+    key = records[p.BIRTH_KEY].to_numpy(dtype=np.int64)
+    a, b = key[left], key[right]
+    level = np.zeros(len(left), dtype=np.int8)
+    level[a // 10000 == b // 10000] = 1
+    level[p.digit_differences(a, b) == 1] = 2
+    level[p.day_month_swapped(a, b)] = 3
+    level[a == b] = 4
+    level[(a == 0) | (b == 0)] = -1
+    return level

@@ -1,0 +1,104 @@
+"""Domain rules on top of the Fellegi–Sunter score, and the three decision bands."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from matcher import persons as p
+from matcher.compare import LEFT, RIGHT, level_column
+from matcher.scoring import MATCH_PROBABILITY, MATCH_WEIGHT
+from matcher.settings import MatchSettings
+
+DECISION = "decision"
+RULES_FIRED = "rules_fired"
+WEIGHT_RULES = "weight_rules"
+LEVEL_DOSES = "level_doses"
+
+
+class Decision(StrEnum):
+    """What happens to a scored pair."""
+
+    MATCH = "match"
+    REVIEW = "review"
+    NON_MATCH = "non_match"
+
+
+class Rule(StrEnum):
+    """Domain rules that can override or adjust the model."""
+
+    DIFFERENT_VALID_IDS = "different_valid_ids"  # twins: never the same person
+    SEX_CONTRADICTS_ID = "sex_contradicts_id"
+    SAME_ID_DIFFERENT_NAME = "same_id_different_name"  # guardian's number? → a human decides
+    DOSE_CONFLICT = "dose_conflict"  # merged history would be implausible
+    CLUSTER_CONFLICT = "cluster_conflict"  # would chain two different valid IDs
+
+
+def apply_rules(
+    records: pd.DataFrame, scored: pd.DataFrame, settings: MatchSettings
+) -> pd.DataFrame:
+    """Add ``weight_rules``, adjust the match weight, and decide match / review / non-match."""
+    left = scored[LEFT].to_numpy()
+    right = scored[RIGHT].to_numpy()
+    n = len(scored)
+    fired = np.full(n, "", dtype=object)
+    rule_weight = np.zeros(n, dtype=np.float32)
+
+    trusted = records[p.TRUSTED_ID].astype(object)
+    has_trusted = trusted.notna().to_numpy()
+    trusted_codes, _ = pd.factorize(trusted)
+    different_ids = (
+        has_trusted[left] & has_trusted[right] & (trusted_codes[left] != trusted_codes[right])
+    )
+
+    contradicts = records[p.SEX_CONTRADICTS_ID].to_numpy(dtype=bool)
+    id_level = scored[level_column("id")].to_numpy()
+    sex_rule = (id_level >= 2) & (contradicts[left] | contradicts[right])
+    rule_weight[sex_rule] += settings.contradiction_weight
+
+    name_level = scored[level_column("name")].to_numpy()
+    same_id_other_name = (id_level >= 2) & (name_level == 0)
+
+    dose_conflict = np.zeros(n, dtype=bool)
+    if LEVEL_DOSES in scored:
+        dose_conflict = scored[LEVEL_DOSES].to_numpy() == 0
+        rule_weight[dose_conflict] += settings.dose_conflict_weight
+
+    weight = scored[MATCH_WEIGHT].to_numpy(dtype=np.float32) + rule_weight
+    decision = np.where(
+        weight >= settings.match_weight,
+        Decision.MATCH.value,
+        np.where(weight >= settings.review_weight, Decision.REVIEW.value, Decision.NON_MATCH.value),
+    ).astype(object)
+    capped = (same_id_other_name | dose_conflict) & (decision == Decision.MATCH.value)
+    decision[capped] = Decision.REVIEW.value
+    decision[different_ids] = Decision.NON_MATCH.value
+
+    for mask, rule in (
+        (different_ids, Rule.DIFFERENT_VALID_IDS),
+        (sex_rule, Rule.SEX_CONTRADICTS_ID),
+        (same_id_other_name, Rule.SAME_ID_DIFFERENT_NAME),
+        (dose_conflict, Rule.DOSE_CONFLICT),
+    ):
+        fired[mask] = fired[mask] + rule.value + ";"
+    out = scored.copy()
+    out[WEIGHT_RULES] = rule_weight
+    out[MATCH_WEIGHT] = weight
+    out[MATCH_PROBABILITY] = (1.0 / (1.0 + np.exp2(-np.clip(weight, -60, 60)))).astype(np.float32)
+    out[DECISION] = decision
+    out[RULES_FIRED] = pd.Series(fired, index=out.index).str.rstrip(";")
+    return out
+
+
+def decision_counts(decided: pd.DataFrame) -> dict[str, int]:
+    """Number of pairs per decision."""
+    counts = decided[DECISION].value_counts()
+    return {d.value: int(counts.get(d.value, 0)) for d in Decision}
+
+
+def bool_array(values: pd.Series) -> npt.NDArray[np.bool_]:
+    """A boolean numpy array from a possibly nullable Series (NA → False)."""
+    return values.fillna(False).to_numpy(dtype=bool)

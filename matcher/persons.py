@@ -1,0 +1,160 @@
+"""Dose rows → one person record per (source, person_ref), with conflicts kept as alternatives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from matcher import columns as c
+
+# Identity fields carried from dose rows to the person record (first non-empty value wins).
+IDENTITY_FIELDS: tuple[str, ...] = (
+    c.ID_TYPE,
+    c.ID_NUMBER,
+    c.ID_KEY,
+    c.ID_STATUS,
+    c.ID_DOC_TYPE,
+    c.ID_UPGRADED,
+    c.ID_BIRTH_DATE,
+    c.ID_SEX,
+    c.ID_PROVINCE,
+    c.NAME,
+    c.NAME_NORM,
+    c.NAME_SIMPLIFIED,
+    c.NAME_PINYIN,
+    c.NAME_TOKENS,
+    c.SURNAME,
+    c.SURNAME_PINYIN,
+    c.NAME_IS_LATIN,
+    c.BIRTH_DATE,
+    c.SEX,
+    c.PHONE,
+)
+# Fields whose disagreement inside one registration is flagged and kept as ``<field>_alt``.
+CONFLICT_FIELDS: tuple[str, ...] = (c.ID_KEY, c.NAME_SIMPLIFIED, c.BIRTH_DATE, c.PHONE)
+
+# Derived record columns used by blocking, comparison and clustering.
+BIRTH_KEY = "birth_key"  # effective birth date as int YYYYMMDD (stated, else ID-implied); 0 = none
+BIRTH_YEAR = "birth_year"
+BIRTH_MONTH = "birth_month"
+GIVEN_INITIAL = "given_initial"  # first letter of the given name's pinyin
+ID_BORROWED = "id_borrowed"  # valid ID whose implied birth date contradicts the stated one
+TRUSTED_ID = "trusted_id"  # id_key of a valid, non-borrowed resident-type ID, else NA
+SEX_CONTRADICTS_ID = "sex_contradicts_id"
+CONFLICTS = "conflicts"  # ';'-joined CONFLICT_FIELDS that disagree within the registration
+N_DOSES = "n_doses"
+
+RESIDENT_DOC_TYPES = frozenset({"resident_id", "residence_permit", "foreign_pr_new"})
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRecords:
+    """Person records and, for every dose row, the record it belongs to."""
+
+    records: pd.DataFrame
+    dose_record_ids: npt.NDArray[np.int64]
+
+
+def build_person_records(doses: pd.DataFrame) -> PersonRecords:
+    """Group normalised dose rows into person records (one per ``source``, ``person_ref``)."""
+    record_ids = doses.groupby([c.SOURCE, c.PERSON_REF], sort=True, dropna=False).ngroup()
+    rid = record_ids.to_numpy(dtype=np.int64)
+    present = [f for f in IDENTITY_FIELDS if f in doses.columns]
+    grouped = doses[present].groupby(rid, sort=True)
+    records = grouped.first()
+    keys = doses[[c.SOURCE, c.PERSON_REF]].groupby(rid, sort=True).first()
+    records.insert(0, c.SOURCE, keys[c.SOURCE])
+    records.insert(1, c.PERSON_REF, keys[c.PERSON_REF])
+    records[N_DOSES] = np.bincount(rid, minlength=len(records))
+    records.index.name = c.RECORD_ID
+    records = records.reset_index()
+
+    conflict_names = np.full(len(records), "", dtype=object)
+    for field in CONFLICT_FIELDS:
+        if field not in doses.columns:
+            continue
+        alt, conflicted = _second_distinct(doses[field], rid, len(records))
+        records[f"{field}_alt"] = alt
+        conflict_names = np.where(conflicted, conflict_names + field + ";", conflict_names)
+    records[CONFLICTS] = pd.Series(conflict_names, dtype=object).str.rstrip(";")
+    return PersonRecords(records=_derive(records), dose_record_ids=rid)
+
+
+def _second_distinct(
+    values: pd.Series, rid: npt.NDArray[np.int64], n_records: int
+) -> tuple[pd.Series, npt.NDArray[np.bool_]]:
+    """Second distinct non-missing value per record (NA if none) and the conflict flag."""
+    codes, uniques = pd.factorize(values, sort=False)
+    frame = pd.DataFrame({"rid": rid, "code": codes})
+    frame = frame[frame["code"] >= 0].drop_duplicates()
+    counts = np.bincount(frame["rid"].to_numpy(), minlength=n_records)
+    second = frame[frame.duplicated("rid", keep="first")].drop_duplicates("rid")
+    alt_codes = np.full(n_records, -1, dtype=np.int64)
+    alt_codes[second["rid"].to_numpy()] = second["code"].to_numpy()
+    alt = pd.Series(pd.Categorical.from_codes(alt_codes, categories=uniques)).astype(values.dtype)
+    return alt, counts > 1
+
+
+def _date_key(dates: pd.Series) -> npt.NDArray[np.int64]:
+    """datetime64 → int YYYYMMDD (0 where missing)."""
+    d = pd.to_datetime(dates)
+    key = (d.dt.year * 10000 + d.dt.month * 100 + d.dt.day).fillna(0)
+    return key.to_numpy(dtype=np.int64)
+
+
+def digit_differences(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.int8]:
+    """Number of differing decimal digits between two YYYYMMDD integer arrays."""
+    diff = np.zeros(len(a), dtype=np.int8)
+    x, y = a.copy(), b.copy()
+    for _ in range(8):
+        diff += (x % 10 != y % 10).astype(np.int8)
+        x //= 10
+        y //= 10
+    return diff
+
+
+def day_month_swapped(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """True where two YYYYMMDD dates differ only by swapping day and month."""
+    ya, ma, da = a // 10000, a // 100 % 100, a % 100
+    yb, mb, db = b // 10000, b // 100 % 100, b % 100
+    return (ya == yb) & (ma == db) & (da == mb) & (ma != da)
+
+
+def _derive(records: pd.DataFrame) -> pd.DataFrame:
+    """Effective birth date, borrowed-ID and trusted-ID flags, sub-blocking keys."""
+    stated = _date_key(records[c.BIRTH_DATE]) if c.BIRTH_DATE in records else None
+    implied = _date_key(records[c.ID_BIRTH_DATE])
+    status = records[c.ID_STATUS].astype(object)
+    doc = records[c.ID_DOC_TYPE].astype(object)
+    resident = doc.isin(list(RESIDENT_DOC_TYPES)).to_numpy()
+    valid = (status == "valid").to_numpy() & resident
+    if stated is None:
+        stated = np.zeros(len(records), dtype=np.int64)
+    both = (stated > 0) & (implied > 0)
+    explainable = (digit_differences(stated, implied) <= 1) | day_month_swapped(stated, implied)
+    borrowed = valid & both & ~explainable
+    usable_implied = resident & (status.isin(["valid", "checksum_error"]).to_numpy()) & ~borrowed
+    birth_key = np.where(stated > 0, stated, np.where(usable_implied, implied, 0))
+    records[BIRTH_KEY] = birth_key
+    records[BIRTH_YEAR] = birth_key // 10000
+    records[BIRTH_MONTH] = birth_key // 100 % 100
+    records[ID_BORROWED] = borrowed
+    trusted = valid & ~borrowed
+    records[TRUSTED_ID] = records[c.ID_KEY].where(trusted)
+    id_sex = records[c.ID_SEX].astype(object).to_numpy()
+    sex = records[c.SEX].astype(object).to_numpy()
+    records[SEX_CONTRADICTS_ID] = (
+        trusted & np.isin(sex, ["M", "F"]) & np.isin(id_sex, ["M", "F"]) & (sex != id_sex)
+    )
+    pinyin = records[c.NAME_PINYIN].astype(object).fillna("")
+    surname_len = records[c.SURNAME_PINYIN].astype(object).fillna("").str.len()
+    given = pd.Series(
+        [p[n : n + 1] for p, n in zip(pinyin.tolist(), surname_len.tolist(), strict=True)],
+        index=records.index,
+        dtype=object,
+    )
+    records[GIVEN_INITIAL] = given.where(given != "")
+    return records

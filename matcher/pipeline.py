@@ -1,0 +1,218 @@
+"""The link job: normalised dose rows → person records → pairs → scores → clusters.
+
+The only module importing every stage. Timing and peak memory are measured per stage;
+logging and progress bars stay with the caller (``on_stage``).
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from matcher import columns as c
+from matcher import persons as p
+from matcher.blocking import BlockingReport, block_pairs
+from matcher.clustering import cluster_pairs, person_ids
+from matcher.compare import FUZZY_PINYIN, LEFT, RIGHT, compare_pairs, level_column
+from matcher.decisions import DECISION, LEVEL_DOSES, Decision, Rule, apply_rules, decision_counts
+from matcher.names import fuzzy_pinyin
+from matcher.scoring import MATCH_WEIGHT, FSModel, score_pairs, train_model
+from matcher.settings import MatchSettings
+
+STAGES = ("records", "block", "compare", "train", "score", "cluster")
+
+
+@dataclass(frozen=True)
+class ManualDecisions:
+    """Auditor decisions as record-id pairs; they take precedence over the model."""
+
+    same: tuple[np.ndarray, np.ndarray] = (np.empty(0, np.int64), np.empty(0, np.int64))
+    different: tuple[np.ndarray, np.ndarray] = (np.empty(0, np.int64), np.empty(0, np.int64))
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    """Everything the link job produced."""
+
+    records: pd.DataFrame  # one row per person record, with person_id
+    dose_record_ids: np.ndarray  # per input dose row, its record_id
+    pairs: pd.DataFrame  # scored pairs at or above the review band (plus refused edges)
+    model: FSModel
+    blocking: BlockingReport
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    stage_peak_rss_mb: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def review(self) -> pd.DataFrame:
+        """Pairs sent to a human."""
+        return self.pairs[self.pairs[DECISION] == Decision.REVIEW.value]
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for summary.json."""
+        return {
+            "person_records": len(self.records),
+            "persons": int(self.records[c.PERSON_ID].nunique()),
+            "candidate_pairs": self.blocking.total_pairs,
+            "candidate_pairs_per_rule": self.blocking.pairs_per_rule,
+            "capped_blocks_per_rule": self.blocking.capped_blocks,
+            "capped_records_per_rule": self.blocking.capped_records,
+            "pairs_by_decision": decision_counts(self.pairs),
+            "review_pairs": int((self.pairs[DECISION] == Decision.REVIEW.value).sum()),
+            "stage_seconds": self.stage_seconds,
+            "stage_peak_rss_mb": self.stage_peak_rss_mb,
+        }
+
+
+DoseEvidence = Callable[[pd.DataFrame, pd.DataFrame], np.ndarray]
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_link(
+    doses: pd.DataFrame,
+    settings: MatchSettings,
+    *,
+    model: FSModel | None = None,
+    manual: ManualDecisions | None = None,
+    dose_evidence: DoseEvidence | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> LinkResult:
+    """Link normalised dose rows into persons.
+
+    Args:
+        doses: the normalised dose frame (see docs/ARCHITECTURE.md).
+        model: a trained model to reuse; trained on this data when None.
+        manual: auditor decisions (record-id pairs) that override the model.
+        dose_evidence: ``(pairs, doses) -> level per pair`` (see histories.compare_dose_histories).
+        on_stage: called with each stage name as it starts (progress display).
+    """
+    seconds: dict[str, float] = {}
+    peaks: dict[str, float] = {}
+
+    @contextmanager
+    def stage(name: str) -> Iterator[None]:
+        if on_stage is not None:
+            on_stage(name)
+        start = time.perf_counter()
+        yield
+        seconds[name] = round(time.perf_counter() - start, 3)
+        peaks[name] = round(_peak_rss_mb(), 1)
+
+    with stage("records"):
+        built = p.build_person_records(doses)
+        records = built.records
+        records[FUZZY_PINYIN] = fuzzy_pinyin(records[c.NAME_PINYIN])
+    with stage("block"):
+        candidates, report = block_pairs(records, settings)
+    with stage("compare"):
+        levels = compare_pairs(records, candidates, jw_thresholds=settings.name_jw_thresholds)
+        if dose_evidence is not None:
+            dose_frame = pd.DataFrame(
+                {
+                    c.RECORD_ID: built.dose_record_ids,
+                    c.DOSE_DATE: doses[c.DOSE_DATE].to_numpy(),
+                    c.PRODUCT_CODE: doses[c.PRODUCT_CODE].to_numpy(),
+                    c.LOT_NUMBER: doses[c.LOT_NUMBER].to_numpy(),
+                }
+            )
+            levels[LEVEL_DOSES] = dose_evidence(levels[[LEFT, RIGHT]], dose_frame)
+    with stage("train"):
+        if model is None:
+            seed_mask = (levels[level_column("id")] == 3).to_numpy() & (
+                records[p.TRUSTED_ID].notna().to_numpy()[levels[LEFT].to_numpy()]
+            )
+            model = train_model(
+                records,
+                levels,
+                seed_mask=seed_mask,
+                u_sample_pairs=settings.u_sample_pairs,
+                em_max_pairs=settings.em_max_pairs,
+                em_iterations=settings.em_iterations,
+                em_tolerance=settings.em_tolerance,
+                seed=settings.seed,
+                jw_thresholds=settings.name_jw_thresholds,
+            )
+    with stage("score"):
+        scored = apply_rules(records, score_pairs(records, levels, model), settings)
+        scored = _apply_manual(scored, manual)
+    with stage("cluster"):
+        scored, records = _cluster(records, scored, manual)
+    kept = scored[scored[DECISION] != Decision.NON_MATCH.value].reset_index(drop=True)
+    return LinkResult(
+        records=records,
+        dose_record_ids=built.dose_record_ids,
+        pairs=kept,
+        model=model,
+        blocking=report,
+        stage_seconds=seconds,
+        stage_peak_rss_mb=peaks,
+    )
+
+
+MANUAL = "manual"
+
+
+def _apply_manual(scored: pd.DataFrame, manual: ManualDecisions | None) -> pd.DataFrame:
+    """Auditor decisions override the model's decision on the same pair."""
+    scored[MANUAL] = ""
+    if manual is None:
+        return scored
+    n = int(max(scored[LEFT].max(), scored[RIGHT].max(), 0)) + 1 if len(scored) else 1
+    code = scored[LEFT].to_numpy() * n + scored[RIGHT].to_numpy()
+    for (a, b), decision, label in (
+        (manual.same, Decision.MATCH.value, "same"),
+        (manual.different, Decision.NON_MATCH.value, "different"),
+    ):
+        if len(a) == 0:
+            continue
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        hit = np.isin(code, lo * n + hi)
+        scored.loc[hit, DECISION] = decision
+        scored.loc[hit, MANUAL] = label
+    return scored
+
+
+def _cluster(
+    records: pd.DataFrame, scored: pd.DataFrame, manual: ManualDecisions | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    match = scored[DECISION] == Decision.MATCH.value
+    left = scored.loc[match, LEFT].to_numpy(dtype=np.int64)
+    right = scored.loc[match, RIGHT].to_numpy(dtype=np.int64)
+    weight = scored.loc[match, MATCH_WEIGHT].to_numpy(dtype=np.float64)
+    if manual is not None and len(manual.same[0]):
+        # Must-link pairs that blocking never produced still join, strongest of all.
+        left = np.concatenate([left, manual.same[0].astype(np.int64)])
+        right = np.concatenate([right, manual.same[1].astype(np.int64)])
+        weight = np.concatenate([weight, np.full(len(manual.same[0]), np.inf)])
+    trusted_codes, _ = pd.factorize(records[p.TRUSTED_ID])
+    clustering = cluster_pairs(
+        len(records),
+        left,
+        right,
+        weight,
+        trusted_codes.astype(np.int64),
+        cannot_link=None if manual is None else manual.different,
+    )
+    keys = records[c.SOURCE].astype(str) + "|" + records[c.PERSON_REF].astype(str)
+    records = records.copy()
+    records[c.PERSON_ID] = person_ids(clustering.labels, keys).to_numpy()
+    if len(clustering.refused_left):
+        n = len(records)
+        code = scored[LEFT].to_numpy() * n + scored[RIGHT].to_numpy()
+        lo = np.minimum(clustering.refused_left, clustering.refused_right)
+        hi = np.maximum(clustering.refused_left, clustering.refused_right)
+        hit = np.isin(code, lo * n + hi) & (scored[MANUAL] != "same").to_numpy()
+        scored.loc[hit, DECISION] = Decision.REVIEW.value
+        scored.loc[hit, "rules_fired"] = (
+            scored.loc[hit, "rules_fired"].astype(str) + ";" + Rule.CLUSTER_CONFLICT.value
+        ).str.strip(";")
+    return scored, records

@@ -1,0 +1,233 @@
+"""Fellegi–Sunter scoring: u from random pairs, m by EM, name term-frequency adjustment.
+
+Match weights are log2 Bayes factors. Per-field weights are kept (``weight_<field>``) so every
+decision can be explained. Domain rules and decisions live in ``matcher.decisions``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from matcher import columns as c
+from matcher.compare import FIELDS, LEFT, LEVELS, RIGHT, compare_pairs, level_column
+from matcher.errors import ModelError
+
+FloatArray = npt.NDArray[np.float64]
+MODEL_VERSION = 1
+TF_FIELD = "name"
+TF_LEVELS = (5, 6)  # name levels whose u is replaced by the name's own frequency
+MATCH_WEIGHT = "match_weight"
+MATCH_PROBABILITY = "match_probability"
+
+
+def weight_column(field_name: str) -> str:
+    """Name of the per-field match-weight column."""
+    return f"weight_{field_name}"
+
+
+@dataclass(frozen=True)
+class FSModel:
+    """A trained Fellegi–Sunter model: m and u per field level, and the prior."""
+
+    m: dict[str, list[float]]
+    u: dict[str, list[float]]
+    prior: float  # probability that a candidate pair is a match
+    em_iterations: int = 0
+    trained_on_pairs: int = 0
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def bayes_factors(self, field_name: str) -> FloatArray:
+        """log2(m/u) per level of a field."""
+        return np.log2(np.asarray(self.m[field_name]) / np.asarray(self.u[field_name]))
+
+    def to_json(self) -> str:
+        """Serialise to JSON (levels named, so the file explains itself)."""
+        payload = {
+            "version": MODEL_VERSION,
+            "prior": self.prior,
+            "em_iterations": self.em_iterations,
+            "trained_on_pairs": self.trained_on_pairs,
+            "notes": self.notes,
+            "fields": {
+                f: {
+                    "levels": list(LEVELS[f]),
+                    "m": self.m[f],
+                    "u": self.u[f],
+                    "log2_bayes_factor": [round(float(x), 4) for x in self.bayes_factors(f)],
+                }
+                for f in FIELDS
+            },
+        }
+        return json.dumps(payload, indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> FSModel:
+        """Load a model saved by ``to_json``; refuses other versions or field layouts."""
+        try:
+            payload = json.loads(text)
+            if payload.get("version") != MODEL_VERSION:
+                raise ModelError(f"model version {payload.get('version')!r} is not {MODEL_VERSION}")
+            fields = payload["fields"]
+            for f in FIELDS:
+                if fields[f]["levels"] != list(LEVELS[f]):
+                    raise ModelError(f"model levels of field {f!r} do not match this version")
+            return cls(
+                m={f: [float(x) for x in fields[f]["m"]] for f in FIELDS},
+                u={f: [float(x) for x in fields[f]["u"]] for f in FIELDS},
+                prior=float(payload["prior"]),
+                em_iterations=int(payload.get("em_iterations", 0)),
+                trained_on_pairs=int(payload.get("trained_on_pairs", 0)),
+                notes=dict(payload.get("notes", {})),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"not a vaxlink model file: {exc}") from exc
+
+    def save(self, path: Path) -> None:
+        """Write the model as JSON."""
+        path.write_text(self.to_json(), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> FSModel:
+        """Read a model written by ``save``."""
+        return cls.from_json(path.read_text(encoding="utf-8"))
+
+
+def _level_matrix(levels: pd.DataFrame) -> npt.NDArray[np.int8]:
+    return np.column_stack([levels[level_column(f)].to_numpy(dtype=np.int8) for f in FIELDS])
+
+
+def estimate_u(
+    records: pd.DataFrame, *, sample_pairs: int, seed: int, jw_thresholds: tuple[float, ...]
+) -> dict[str, list[float]]:
+    """u-probabilities: level frequencies among uniformly random record pairs (Laplace-smoothed)."""
+    n = len(records)
+    rng = np.random.default_rng(seed)
+    size = min(sample_pairs, max(n * (n - 1) // 2, 1))
+    left = rng.integers(0, n, size=size)
+    right = rng.integers(0, n, size=size)
+    keep = left != right
+    pairs = pd.DataFrame({LEFT: left[keep], RIGHT: right[keep]})
+    levels = compare_pairs(records, pairs, jw_thresholds=jw_thresholds)
+    u: dict[str, list[float]] = {}
+    for f in FIELDS:
+        counts = np.bincount(
+            levels[level_column(f)].to_numpy()[levels[level_column(f)].to_numpy() >= 0],
+            minlength=len(LEVELS[f]),
+        ).astype(np.float64)
+        u[f] = ((counts + 1.0) / (counts.sum() + len(counts))).tolist()
+    return u
+
+
+def estimate_m(
+    levels: pd.DataFrame,
+    u: dict[str, list[float]],
+    *,
+    seed_mask: npt.NDArray[np.bool_],
+    max_pairs: int,
+    iterations: int,
+    tolerance: float,
+    seed: int,
+) -> tuple[dict[str, list[float]], float, int]:
+    """m-probabilities and the prior by EM over candidate pairs, u held fixed.
+
+    EM starts from the level distributions among ``seed_mask`` pairs (exact trusted-ID pairs).
+    """
+    matrix = _level_matrix(levels)
+    rng = np.random.default_rng(seed)
+    if len(matrix) > max_pairs:
+        chosen = rng.choice(len(matrix), size=max_pairs, replace=False)
+        matrix, seed_mask = matrix[chosen], seed_mask[chosen]
+    m: dict[str, FloatArray] = {}
+    for j, f in enumerate(FIELDS):
+        col = matrix[seed_mask, j] if seed_mask.any() else matrix[:, j]
+        counts = np.bincount(col[col >= 0], minlength=len(LEVELS[f])).astype(np.float64) + 1.0
+        m[f] = counts / counts.sum()
+    m["id"] = np.array([0.02, 0.02, 0.02, 0.94])
+    prior = float(np.clip(seed_mask.mean() if len(seed_mask) else 0.1, 0.01, 0.99))
+    log_u = {f: np.log2(np.asarray(u[f])) for f in FIELDS}
+    done = 0
+    for iteration in range(1, iterations + 1):
+        done = iteration
+        score = np.full(len(matrix), np.log2(prior / (1 - prior)))
+        for j, f in enumerate(FIELDS):
+            lvl = matrix[:, j]
+            present = lvl >= 0
+            bf = np.log2(m[f]) - log_u[f]
+            score[present] += bf[lvl[present]]
+        posterior = 1.0 / (1.0 + np.exp2(-np.clip(score, -60, 60)))
+        new_prior = float(np.clip(posterior.mean(), 1e-6, 1 - 1e-6))
+        change = abs(new_prior - prior)
+        for j, f in enumerate(FIELDS):
+            lvl = matrix[:, j]
+            present = lvl >= 0
+            counts = np.bincount(lvl[present], weights=posterior[present], minlength=len(LEVELS[f]))
+            new_m = (counts + 1e-3) / (counts.sum() + 1e-3 * len(counts))
+            change = max(change, float(np.abs(new_m - m[f]).max()))
+            m[f] = new_m
+        prior = new_prior
+        if change < tolerance:
+            break
+    return {f: m[f].tolist() for f in FIELDS}, prior, done
+
+
+def name_term_frequencies(records: pd.DataFrame) -> FloatArray:
+    """Per record: the share of records carrying its simplified name (0 where missing)."""
+    names = records[c.NAME_SIMPLIFIED].astype(object)
+    counts = names.map(names.value_counts())
+    return (counts.fillna(0).to_numpy(dtype=np.float64)) / max(len(records), 1)
+
+
+def score_pairs(records: pd.DataFrame, levels: pd.DataFrame, model: FSModel) -> pd.DataFrame:
+    """Per-field weights, total match weight and probability for compared pairs (batch in/out)."""
+    out = levels.copy()
+    total = np.full(len(levels), np.log2(model.prior / (1 - model.prior)))
+    tf = name_term_frequencies(records)
+    n = max(len(records), 1)
+    for f in FIELDS:
+        lvl = levels[level_column(f)].to_numpy(dtype=np.int8)
+        bf = model.bayes_factors(f)
+        weight = np.where(lvl >= 0, bf[np.clip(lvl, 0, None)], 0.0)
+        if f == TF_FIELD:
+            left = levels[LEFT].to_numpy()
+            freq = np.maximum(tf[left], 1.0 / n)
+            tf_hit = np.isin(lvl, TF_LEVELS)
+            m = np.asarray(model.m[f])
+            weight = np.where(tf_hit, np.log2(m[np.clip(lvl, 0, None)]) - np.log2(freq), weight)
+        out[weight_column(f)] = weight.astype(np.float32)
+        total += weight
+    out[MATCH_WEIGHT] = total.astype(np.float32)
+    out[MATCH_PROBABILITY] = (1.0 / (1.0 + np.exp2(-np.clip(total, -60, 60)))).astype(np.float32)
+    return out
+
+
+def train_model(
+    records: pd.DataFrame,
+    levels: pd.DataFrame,
+    *,
+    seed_mask: npt.NDArray[np.bool_],
+    u_sample_pairs: int,
+    em_max_pairs: int,
+    em_iterations: int,
+    em_tolerance: float,
+    seed: int,
+    jw_thresholds: tuple[float, ...],
+) -> FSModel:
+    """Estimate u on random pairs, then m and the prior by EM on the candidate pairs."""
+    u = estimate_u(records, sample_pairs=u_sample_pairs, seed=seed, jw_thresholds=jw_thresholds)
+    m, prior, iterations = estimate_m(
+        levels,
+        u,
+        seed_mask=seed_mask,
+        max_pairs=em_max_pairs,
+        iterations=em_iterations,
+        tolerance=em_tolerance,
+        seed=seed,
+    )
+    return FSModel(m=m, u=u, prior=prior, em_iterations=iterations, trained_on_pairs=len(levels))

@@ -1,0 +1,96 @@
+"""Blocking: vectorised pair generation, caps, the one-edit ID rule."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matcher import columns as c
+from matcher.blocking import block_pairs, one_edit_id_pairs, pairs_within_blocks
+from matcher.resident_id import checksum_char
+from matcher.settings import BlockingRule, MatchSettings
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=6), min_size=0, max_size=40))
+def test_pairs_within_blocks_equals_brute_force(codes: list[int]) -> None:
+    arr = np.array(codes, dtype=np.int64)
+    rid = np.arange(len(codes), dtype=np.int64)[::-1].copy()
+    left, right = pairs_within_blocks(arr, rid)
+    got = {(min(a, b), max(a, b)) for a, b in zip(left.tolist(), right.tolist(), strict=True)}
+    want = {
+        (min(rid[i], rid[j]), max(rid[i], rid[j]))
+        for i, j in itertools.combinations(range(len(codes)), 2)
+        if codes[i] == codes[j]
+    }
+    assert got == want
+    assert len(left) == len(want)  # no duplicates
+
+
+def _records(keys: list[str | None], status: list[str] | None = None) -> pd.DataFrame:
+    n = len(keys)
+    return pd.DataFrame(
+        {
+            c.RECORD_ID: np.arange(n),
+            c.ID_KEY: pd.Series(keys, dtype=object),
+            c.ID_STATUS: status or ["valid"] * n,
+            "surname": ["张"] * n,
+            "birth_key": [19900101] * n,
+            "given_initial": ["w"] * n,
+            "id_province": ["41"] * n,
+            "name_pinyin": [None] * n,
+            "name_tokens": [None] * n,
+            "birth_year": [1990] * n,
+            "birth_month": [1] * n,
+            "phone": [None] * n,
+        }
+    )
+
+
+def _valid(first17: str) -> str:
+    return first17 + checksum_char(first17)
+
+
+def test_one_edit_rule_finds_substitutions_and_transpositions_not_twins() -> None:
+    base = _valid("41010219900101123")
+    substituted = base[:10] + ("9" if base[10] != "9" else "8") + base[11:]
+    transposed = base[:12] + base[13] + base[12] + base[14:]
+    twin = _valid("41010219900101125")  # sequence two apart: a different valid number
+    records = _records(
+        [base, substituted, transposed, twin],
+        ["valid", "checksum_error", "checksum_error", "valid"],
+    )
+    left, right = one_edit_id_pairs(records)
+    found = set(zip(left.tolist(), right.tolist(), strict=True))
+    assert (0, 1) in found
+    assert (0, 2) in found
+    assert (0, 3) not in found
+
+
+def test_oversize_blocks_are_sub_blocked_then_reported() -> None:
+    n = 30
+    records = _records([None] * n)
+    records["given_initial"] = ["a"] * 10 + ["b"] * 20
+    rule = BlockingRule(
+        name="bd_surname", keys=("birth_key", "surname"), sub_keys=("given_initial",), max_block_size=12
+    )
+    pairs, report = block_pairs(records, MatchSettings(blocking_rules=(rule,), one_edit_id_rule=False))
+    assert report.pairs_per_rule["bd_surname"] == 45  # the 10 "a" records, sub-blocked
+    assert report.capped_blocks["bd_surname"] == 1  # the 20 "b" records stay too large
+    assert report.capped_records["bd_surname"] == 20
+    assert len(pairs) == 45
+
+
+def test_union_has_no_duplicates_and_keeps_rule_bits() -> None:
+    key = _valid("41010219900101123")
+    records = _records([key, key, None])
+    pairs, report = block_pairs(records, MatchSettings())
+    assert (pairs[f"{c.RECORD_ID}_l"] < pairs[f"{c.RECORD_ID}_r"]).all()
+    assert not pairs.duplicated([f"{c.RECORD_ID}_l", f"{c.RECORD_ID}_r"]).any()
+    row = pairs[(pairs[f"{c.RECORD_ID}_l"] == 0) & (pairs[f"{c.RECORD_ID}_r"] == 1)].iloc[0]
+    assert row["rules"] & 1  # found by the id_key rule (bit 0)
+    assert report.pairs_per_rule["id_key"] == 1

@@ -1,0 +1,92 @@
+"""Constrained clustering: equals plain components when unconstrained; never joins two IDs."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matcher.clustering import cluster_pairs, person_ids
+
+
+def _union_find(n: int, edges: list[tuple[int, int]]) -> list[int]:
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        parent[find(a)] = find(b)
+    return [find(x) for x in range(n)]
+
+
+def _same_partition(a: np.ndarray, b: list[int]) -> bool:
+    mapping: dict[int, int] = {}
+    for x, y in zip(a.tolist(), b, strict=True):
+        if mapping.setdefault(x, y) != y:
+            return False
+    return len(set(mapping.values())) == len(mapping)
+
+
+edges_strategy = st.lists(
+    st.tuples(st.integers(0, 29), st.integers(0, 29)).filter(lambda e: e[0] != e[1]), max_size=60
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(edges_strategy)
+def test_without_ids_equals_union_find(edges: list[tuple[int, int]]) -> None:
+    n = 30
+    left = np.array([e[0] for e in edges], dtype=np.int64)
+    right = np.array([e[1] for e in edges], dtype=np.int64)
+    result = cluster_pairs(n, left, right, np.ones(len(edges)), np.full(n, -1, dtype=np.int64))
+    assert _same_partition(result.labels, _union_find(n, edges))
+    assert len(result.refused_left) == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(edges_strategy, st.lists(st.integers(-1, 3), min_size=30, max_size=30))
+def test_never_two_trusted_ids_in_one_cluster(edges: list[tuple[int, int]], codes: list[int]) -> None:
+    n = 30
+    left = np.array([e[0] for e in edges], dtype=np.int64)
+    right = np.array([e[1] for e in edges], dtype=np.int64)
+    trusted = np.array(codes, dtype=np.int64)
+    weights = np.arange(len(edges), dtype=np.float64)
+    result = cluster_pairs(n, left, right, weights, trusted)
+    for label in np.unique(result.labels):
+        members = trusted[result.labels == label]
+        assert len(set(members[members >= 0].tolist())) <= 1
+    # every refused edge really would have joined two different IDs' clusters
+    for a, b in zip(result.refused_left.tolist(), result.refused_right.tolist(), strict=True):
+        assert result.labels[a] != result.labels[b]
+
+
+def test_chain_through_id_less_record_goes_to_review() -> None:
+    # twin A (id 0) — record X without id — twin B (id 1): X joins the stronger side only
+    left = np.array([0, 1], dtype=np.int64)
+    right = np.array([2, 2], dtype=np.int64)
+    result = cluster_pairs(3, left, right, np.array([20.0, 15.0]), np.array([0, 1, -1]))
+    assert result.labels[0] == result.labels[2]
+    assert result.labels[1] != result.labels[2]
+    assert list(zip(result.refused_left.tolist(), result.refused_right.tolist(), strict=True)) == [(1, 2)]
+
+
+def test_cannot_link_pairs_are_respected() -> None:
+    left = np.array([0, 1], dtype=np.int64)
+    right = np.array([1, 2], dtype=np.int64)
+    forbid = (np.array([0]), np.array([2]))
+    result = cluster_pairs(3, left, right, np.array([5.0, 9.0]), np.full(3, -1), cannot_link=forbid)
+    assert result.labels[0] != result.labels[2]
+
+
+def test_person_ids_are_stable_and_opaque() -> None:
+    import pandas as pd
+
+    keys = pd.Series(["41|A1", "61|B7", "41|A2"])
+    a = person_ids(np.array([0, 0, 1]), keys)
+    b = person_ids(np.array([5, 5, 2]), keys)  # same partition, other labels
+    assert a.tolist() == b.tolist()
+    assert a[0] == a[1] != a[2]
+    assert all(x.startswith("P") and len(x) == 17 for x in a)
