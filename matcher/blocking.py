@@ -164,7 +164,7 @@ def one_edit_id_pairs(
     ``checksum_error``: only those records are probed, against every 18-character key.
     """
     keys = records[c.ID_KEY].astype(object)
-    shaped = keys.str.fullmatch(r"\d{17}[\dX]").fillna(False).to_numpy(dtype=bool)
+    shaped = keys.str.fullmatch(r"\d{17}[\dX]").eq(True).to_numpy(dtype=bool)
     rid_all = records[c.RECORD_ID].to_numpy(dtype=np.int64)[shaped]
     status = records[c.ID_STATUS].astype(object).to_numpy()[shaped]
     probe = status == "checksum_error"

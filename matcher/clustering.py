@@ -7,7 +7,6 @@ decisions enter as must-link and cannot-link pairs and take precedence over the 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -149,7 +148,12 @@ def _greedy_rebuild(
         members.pop(rb, None)
         if ca < 0 and cb >= 0:
             code_of[ra] = cb
-    roots = np.array([find(x) for x in range(n)], dtype=np.int64) if n else _empty()
+    roots = parent.copy()
+    while True:  # pointer jumping, vectorised: every record ends pointing at its root
+        jumped = roots[roots]
+        if np.array_equal(jumped, roots):
+            break
+        roots = jumped
     _, labels = np.unique(roots, return_inverse=True)
     return (
         labels.astype(np.int64),
@@ -176,8 +180,12 @@ def person_ids(labels: IntArray, record_keys: pd.Series) -> pd.Series:
     The id depends only on which records form the cluster, so reruns on the same input give
     the same ids; it carries no personal data.
     """
-    frame = pd.DataFrame({"label": labels, "key": record_keys.to_numpy()})
-    smallest = frame.groupby("label")["key"].min()
+    codes, uniques = pd.factorize(record_keys, sort=True)  # code order = key order
+    _, labels = np.unique(labels, return_inverse=True)
+    n_labels = int(labels.max()) + 1 if len(labels) else 0
+    smallest_code = np.full(n_labels, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(smallest_code, labels, codes.astype(np.int64))
+    smallest = pd.Series(np.asarray(uniques, dtype=object)[smallest_code])
     hashed = pd.util.hash_pandas_object(smallest, index=False, hash_key="vaxlink-personid")
-    ids = pd.Series([f"P{h:016x}" for h in hashed.to_numpy().tolist()], index=smallest.index)
-    return frame["label"].map(ids)
+    ids = np.array([f"P{h:016x}" for h in hashed.to_numpy().tolist()], dtype=object)
+    return pd.Series(ids[labels], index=record_keys.index)

@@ -31,7 +31,7 @@ LEVELS: dict[str, tuple[str, ...]] = {
         "same_simplified",
         "exact",
     ),
-    "birth_date": ("different", "same_year", "one_digit", "day_month_swap", "exact"),
+    "birth_date": ("different", "same_year", "near", "day_month_swap", "exact"),
     "sex": ("different", "same"),
     "phone": ("different", "same"),
     "region": ("different", "same_id_province"),
@@ -197,8 +197,22 @@ def compare_birth_dates(
     a, b = key[left], key[right]
     level = np.zeros(len(left), dtype=np.int8)
     level[a // 10000 == b // 10000] = 1
-    level[p.digit_differences(a, b) == 1] = 2
+    level[_near_dates(a, b)] = 2
     level[p.day_month_swapped(a, b)] = 3
     level[a == b] = 4
     level[(a == 0) | (b == 0)] = -1
     return level
+
+
+def _near_dates(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """One digit apart, at most 31 days apart, or the same day of a neighbouring year."""
+    valid = (a > 0) & (b > 0)
+    da = pd.to_datetime(
+        pd.Series(np.where(valid, a, 19700101)).astype(str), format="%Y%m%d", errors="coerce"
+    )
+    db = pd.to_datetime(
+        pd.Series(np.where(valid, b, 19700101)).astype(str), format="%Y%m%d", errors="coerce"
+    )
+    days = (da - db).dt.days.abs().fillna(10**6).to_numpy()
+    neighbour_year = (a % 10000 == b % 10000) & (np.abs(a // 10000 - b // 10000) == 1)
+    return valid & ((p.digit_differences(a, b) == 1) | (days <= 31) | neighbour_year)

@@ -17,6 +17,7 @@ DECISION = "decision"
 RULES_FIRED = "rules_fired"
 WEIGHT_RULES = "weight_rules"
 LEVEL_DOSES = "level_doses"
+NAME_SIMILAR_ONLY = 2  # name levels 0-2: different or only Jaro-Winkler-similar
 
 
 class Decision(StrEnum):
@@ -33,6 +34,7 @@ class Rule(StrEnum):
     DIFFERENT_VALID_IDS = "different_valid_ids"  # twins: never the same person
     SEX_CONTRADICTS_ID = "sex_contradicts_id"
     SAME_ID_DIFFERENT_NAME = "same_id_different_name"  # guardian's number? → a human decides
+    OTHER_NAME_WITHOUT_ID = "other_name_without_id"  # twins/siblings: same date, phone, not name
     DOSE_CONFLICT = "dose_conflict"  # merged history would be implausible
     CLUSTER_CONFLICT = "cluster_conflict"  # would chain two different valid IDs
 
@@ -61,6 +63,9 @@ def apply_rules(
 
     name_level = scored[level_column("name")].to_numpy()
     same_id_other_name = (id_level >= 2) & (name_level == 0)
+    # Only a recognised name variant (homophone, script, pinyin) may carry a merge without an
+    # agreeing ID: a merely similar name on the same birth date and phone is a twin or sibling.
+    other_name_no_id = (id_level < 2) & (name_level >= 0) & (name_level <= NAME_SIMILAR_ONLY)
 
     dose_conflict = np.zeros(n, dtype=bool)
     if LEVEL_DOSES in scored:
@@ -73,7 +78,9 @@ def apply_rules(
         Decision.MATCH.value,
         np.where(weight >= settings.review_weight, Decision.REVIEW.value, Decision.NON_MATCH.value),
     ).astype(object)
-    capped = (same_id_other_name | dose_conflict) & (decision == Decision.MATCH.value)
+    capped = (same_id_other_name | other_name_no_id | dose_conflict) & (
+        decision == Decision.MATCH.value
+    )
     decision[capped] = Decision.REVIEW.value
     decision[different_ids] = Decision.NON_MATCH.value
 
@@ -81,6 +88,7 @@ def apply_rules(
         (different_ids, Rule.DIFFERENT_VALID_IDS),
         (sex_rule, Rule.SEX_CONTRADICTS_ID),
         (same_id_other_name, Rule.SAME_ID_DIFFERENT_NAME),
+        (other_name_no_id, Rule.OTHER_NAME_WITHOUT_ID),
         (dose_conflict, Rule.DOSE_CONFLICT),
     ):
         fired[mask] = fired[mask] + rule.value + ";"

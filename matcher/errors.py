@@ -1,12 +1,12 @@
 """Exception tree of the matching core.
 
-    VaxlinkError
-    ├── InputFormatError          a file cannot be read as a provincial export
-    │   ├── EncodingDetectionError    the text encoding cannot be determined with confidence
-    │   └── MissingColumnError        a required column is absent (names it)
-    ├── ProfileError              a TOML mapping profile is invalid
-    ├── InvalidRecordError        one row/field is unusable (row, field, reason; never raw PII)
-    └── ModelError                a saved model or settings file cannot be used
+VaxlinkError
+├── InputFormatError          a file cannot be read as a provincial export
+│   ├── EncodingDetectionError    the text encoding cannot be determined with confidence
+│   └── MissingColumnError        a required column is absent (names it)
+├── ProfileError              a TOML mapping profile is invalid
+├── InvalidRecordError        one row/field is unusable (row, field, reason; never raw PII)
+└── ModelError                a saved model or settings file cannot be used
 """
 
 from __future__ import annotations

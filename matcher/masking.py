@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])([0-9]{6})[0-9]{4,7}([0-9]{3}[0-9Xx]|[0-9]{4})(?![0-9A-Za-z])")
+_ID_LIKE = re.compile(
+    r"(?<![0-9A-Za-z])([0-9]{6})[0-9]{4,8}([0-9]{3}[0-9Xx]|[0-9]{4})(?![0-9A-Za-z])"
+)
 _PHONE_LIKE = re.compile(r"(?<![0-9])(1[3-9][0-9])[0-9]{4}([0-9]{4})(?![0-9])")
 
 

@@ -47,6 +47,7 @@ SEX_CONTRADICTS_ID = "sex_contradicts_id"
 CONFLICTS = "conflicts"  # ';'-joined CONFLICT_FIELDS that disagree within the registration
 N_DOSES = "n_doses"
 
+BORROWED_MIN_YEARS = 12  # guardians are at least this much older than the child
 RESIDENT_DOC_TYPES = frozenset({"resident_id", "residence_permit", "foreign_pr_new"})
 
 
@@ -134,15 +135,27 @@ def _derive(records: pd.DataFrame) -> pd.DataFrame:
     if stated is None:
         stated = np.zeros(len(records), dtype=np.int64)
     both = (stated > 0) & (implied > 0)
+    # A guardian's number: the stated birth date is a generation away from the ID's and no
+    # single typo explains the difference.
+    years_apart = np.abs(stated // 10000 - implied // 10000)
     explainable = (digit_differences(stated, implied) <= 1) | day_month_swapped(stated, implied)
-    borrowed = valid & both & ~explainable
-    usable_implied = resident & (status.isin(["valid", "checksum_error"]).to_numpy()) & ~borrowed
-    birth_key = np.where(stated > 0, stated, np.where(usable_implied, implied, 0))
+    borrowed = valid & both & (years_apart >= BORROWED_MIN_YEARS) & ~explainable
+    keys = records[c.ID_KEY].astype(object)
+    # "...000" may be Excel damage that passed the checksum by chance: never a hard constraint.
+    maybe_damaged = keys.str.endswith("000").eq(True).to_numpy(dtype=bool)
+    trusted = valid & ~borrowed & ~maybe_damaged
+    # Effective birth date: a trusted ID's digits beat a typed date; else the stated date;
+    # else what a (possibly mistyped) ID implies.
+    checksum_error = (status == "checksum_error").to_numpy() & resident
+    birth_key = np.where(
+        trusted & (implied > 0),
+        implied,
+        np.where(stated > 0, stated, np.where(checksum_error | (valid & ~borrowed), implied, 0)),
+    )
     records[BIRTH_KEY] = birth_key
     records[BIRTH_YEAR] = birth_key // 10000
     records[BIRTH_MONTH] = birth_key // 100 % 100
     records[ID_BORROWED] = borrowed
-    trusted = valid & ~borrowed
     records[TRUSTED_ID] = records[c.ID_KEY].where(trusted)
     id_sex = records[c.ID_SEX].astype(object).to_numpy()
     sex = records[c.SEX].astype(object).to_numpy()

@@ -20,7 +20,14 @@ from matcher import columns as c
 from matcher import persons as p
 from matcher.blocking import BlockingReport, block_pairs
 from matcher.clustering import cluster_pairs, person_ids
-from matcher.compare import FUZZY_PINYIN, LEFT, RIGHT, compare_pairs, level_column
+from matcher.compare import (
+    FUZZY_PINYIN,
+    LEFT,
+    RIGHT,
+    compare_birth_dates,
+    compare_pairs,
+    level_column,
+)
 from matcher.decisions import DECISION, LEVEL_DOSES, Decision, Rule, apply_rules, decision_counts
 from matcher.names import fuzzy_pinyin
 from matcher.scoring import MATCH_WEIGHT, FSModel, score_pairs, train_model
@@ -134,6 +141,7 @@ def run_link(
                 records,
                 levels,
                 seed_mask=seed_mask,
+                seed_overrides={"birth_date": _stated_birth_levels(records, levels, seed_mask)},
                 u_sample_pairs=settings.u_sample_pairs,
                 em_max_pairs=settings.em_max_pairs,
                 em_iterations=settings.em_iterations,
@@ -155,6 +163,20 @@ def run_link(
         blocking=report,
         stage_seconds=seconds,
         stage_peak_rss_mb=peaks,
+    )
+
+
+def _stated_birth_levels(
+    records: pd.DataFrame, levels: pd.DataFrame, mask: np.ndarray
+) -> np.ndarray:
+    """Birth-date levels of the masked pairs on the dates as typed (for m estimation)."""
+    stated = records[[p.BIRTH_KEY]].copy()
+    typed = pd.to_datetime(records[c.BIRTH_DATE])
+    stated[p.BIRTH_KEY] = (
+        (typed.dt.year * 10000 + typed.dt.month * 100 + typed.dt.day).fillna(0).astype(np.int64)
+    )
+    return compare_birth_dates(
+        stated, levels[LEFT].to_numpy()[mask], levels[RIGHT].to_numpy()[mask]
     )
 
 

@@ -17,7 +17,9 @@ PROVINCES: Final[dict[str, str]] = {
 }  # fmt: skip
 
 # Provinces that run their own immunization information system (mainland, 31).
-MAINLAND_PROVINCES: Final[tuple[str, ...]] = tuple(c for c in PROVINCES if c not in {"71", "81", "82"})
+MAINLAND_PROVINCES: Final[tuple[str, ...]] = tuple(
+    c for c in PROVINCES if c not in {"71", "81", "82"}
+)
 
 # Address-code prefixes valid in 18-character resident numbers: provinces, plus 83 (Taiwan
 # residents' residence permits) and 9x (new foreigner permanent-residence cards, DOMAIN.md §1.2).

@@ -1,16 +1,80 @@
 """Resident identity numbers (GB 11643-1999) and other identity documents (DOMAIN.md §1).
 
 Scalar helpers here are the reference; the vectorised normaliser is ``normalise_ids``.
+
+``ID_KEY`` policy of ``normalise_ids``:
+
+- missing, placeholder and damaged numbers: NA, whatever the document;
+- resident_id / residence_permit / foreign_pr_new: the 18-character number (15-digit numbers
+  upgraded) when ``valid`` or ``checksum_error`` (so a one-digit typo can still be blocked on);
+  NA when ``malformed``;
+- hkmo_permit: the first 9 characters (H/M + lifelong 8 digits); tw_permit: the first 8 digits;
+  passport, birth_cert, foreign_pr_old, other: the cleaned number. A number that does not fit its
+  document's shape is ``malformed`` and keyed on the cleaned number only if it is 4-20 Latin
+  letters and digits.
 """
 
 from __future__ import annotations
 
-from typing import Final
+import datetime as dt
+from enum import StrEnum
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from matcher import doc_types as dtp
+from matcher.columns import (
+    FEMALE,
+    ID_BIRTH_DATE,
+    ID_DOC_TYPE,
+    ID_KEY,
+    ID_PROVINCE,
+    ID_SEX,
+    ID_STATUS,
+    ID_UPGRADED,
+    MALE,
+    UNKNOWN_SEX,
+)
+from matcher.doc_types import DocType
+from matcher.regions import PROVINCES
+
+__all__ = [
+    "DocType",
+    "IdStatus",
+    "checksum_char",
+    "implied_birth_date",
+    "implied_sex",
+    "is_valid_resident_id",
+    "normalise_ids",
+    "resident_id_status",
+    "single_digit_repairs",
+    "upgrade_15_to_18",
+]
 
 WEIGHTS: Final[tuple[int, ...]] = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS: Final[str] = "10X98765432"  # indexed by S mod 11
 
 
+class IdStatus(StrEnum):
+    """Outcome of cleaning and validating one identity number."""
+
+    VALID = "valid"
+    CHECKSUM_ERROR = "checksum_error"  # well-formed resident number, wrong check character
+    MALFORMED = "malformed"  # wrong length/charset, O/I look-alikes, bad address code or date
+    DAMAGED = "damaged"  # spreadsheet damage: 1.10105E+17, or an 18-digit number ending in 000
+    PLACEHOLDER = "placeholder"  # 000000…, 111111…, 123456789…
+    MISSING = "missing"
+
+
+_CENTENARIAN_SEQ: Final = frozenset({"996", "997", "998", "999"})
+_PERMIT_ADDRESSES: Final = frozenset({"810000", "820000", "830000"})
+
+
+# --- Scalar reference ----------------------------------------------------------------------
 def checksum_char(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character of the first 17 digits."""
     total = sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True))
@@ -32,6 +96,274 @@ def upgrade_15_to_18(number: str) -> str:
 
     Sequence codes 996-999 were reserved for centenarians and get century 18 (DOMAIN.md §1.1).
     """
-    century = "18" if number[12:15] in {"996", "997", "998", "999"} else "19"
+    century = "18" if number[12:15] in _CENTENARIAN_SEQ else "19"
     first17 = number[:6] + century + number[6:]
     return first17 + checksum_char(first17)
+
+
+def _today() -> dt.date:
+    return dt.date.today()
+
+
+def implied_birth_date(number: str, *, latest: dt.date | None = None) -> dt.date | None:
+    """Birth date encoded in a cleaned 18- or 15-digit number; None when impossible.
+
+    Impossible means not a calendar date, a year before 1800, or after ``latest`` (default today).
+    """
+    if len(number) == 18:
+        text = number[6:14]
+    elif len(number) == 15:
+        text = ("18" if number[12:15] in _CENTENARIAN_SEQ else "19") + number[6:12]
+    else:
+        return None
+    if not (text.isascii() and text.isdigit()):
+        return None
+    try:
+        date = dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return None
+    return date if 1800 <= date.year and date <= (latest or _today()) else None
+
+
+def implied_sex(number: str) -> str:
+    """Sex from the sequence code's last digit (odd = "M", even = "F"); "U" if not readable."""
+    position = {18: 16, 15: 14}.get(len(number))
+    if position is None or not number[position].isdigit():
+        return UNKNOWN_SEX
+    return MALE if int(number[position]) % 2 else FEMALE
+
+
+def _address_ok(number: str) -> bool:
+    if len(number) == 15:
+        return number[:2] in PROVINCES
+    return number[:2] in PROVINCES or number[0] == "9" or number[:6] == "830000"
+
+
+def resident_id_status(number: str, *, latest: dt.date | None = None) -> IdStatus:
+    """Validation ladder of DOMAIN.md §1.1 for one cleaned resident-family number (scalar)."""
+    if not number:
+        return IdStatus.MISSING
+    if number in dtp.PLACEHOLDERS:
+        return IdStatus.PLACEHOLDER
+    if len(number) == 15 and number.isascii() and number.isdigit():
+        ok = _address_ok(number) and implied_birth_date(number, latest=latest) is not None
+        return IdStatus.VALID if ok else IdStatus.MALFORMED
+    shaped = len(number) == 18 and number[:17].isascii() and number[:17].isdigit()
+    if not (shaped and number[17] in "0123456789X" and _address_ok(number)):
+        return IdStatus.MALFORMED
+    checksum_ok = is_valid_resident_id(number)
+    if not checksum_ok and number.endswith("000"):
+        return IdStatus.DAMAGED
+    if number[0] != "9" and implied_birth_date(number, latest=latest) is None:
+        return IdStatus.MALFORMED
+    return IdStatus.VALID if checksum_ok else IdStatus.CHECKSUM_ERROR
+
+
+def single_digit_repairs(number: str, *, latest: dt.date | None = None) -> list[str]:
+    """All one-character substitutions of a failing 18-char number that pass the ladder.
+
+    Evidence for auditors only: never use these to correct a number automatically.
+    Returns [] for a number that already passes or is not 17 digits + [0-9X].
+    """
+    if len(number) != 18 or not number[:17].isdigit() or is_valid_resident_id(number):
+        return []
+    repairs = []
+    for position in range(18):
+        for char in "0123456789X" if position == 17 else "0123456789":
+            if char == number[position]:
+                continue
+            candidate = number[:position] + char + number[position + 1 :]
+            if resident_id_status(candidate, latest=latest) is IdStatus.VALID:
+                repairs.append(candidate)
+    return repairs
+
+
+# --- Vectorised normaliser -----------------------------------------------------------------
+_SCIENTIFIC: Final = r"^\d+(?:\.\d*)?E\+?\d+$"
+_RESIDENT_SHAPE: Final = r"^(?:\d{17}[\dX]|\d{15})$"
+_RESIDENT_LIKE: Final = r"^[0-9OILX]{14,20}$"  # with ≥ 12 digits: a mistyped resident number
+_TWELVE_DIGITS: Final = r"(?:\d\D*){12}"
+_WEIGHTS: Final = np.array(WEIGHTS, dtype=np.int16)
+_CHECK_BYTES: Final = np.frombuffer(CHECK_CHARS.encode("ascii"), dtype=np.uint8)
+_PROVINCE_INTS: Final = np.array(sorted(int(code) for code in PROVINCES), dtype=np.int64)
+_DAYS_IN_MONTH: Final = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)
+_STATUS: Final = {status: np.int8(i) for i, status in enumerate(IdStatus)}
+_DOC: Final = {doc: np.int8(i) for i, doc in enumerate(dtp.DOC_TYPES)}
+_FAMILY_CODES: Final = [_DOC[doc] for doc in dtp.RESIDENT_FAMILY]
+
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.integer[Any]]
+
+
+def normalise_ids(
+    id_number: pd.Series, id_type: pd.Series | None = None, *, latest: dt.date | None = None
+) -> pd.DataFrame:
+    """Clean, classify and key identity numbers (vectorised; work is done once per unique value).
+
+    Args:
+        id_number: raw numbers (str, or int/float from spreadsheets); NA allowed.
+        id_type: raw document-type text or code per row (see ``doc_types.ID_TYPE_CODES``).
+        latest: birth dates after this day are impossible (default today).
+
+    Returns:
+        Frame with the input's index and columns ID_KEY, ID_STATUS, ID_UPGRADED, ID_BIRTH_DATE,
+        ID_SEX, ID_PROVINCE, ID_DOC_TYPE (policy in the module docstring).
+    """
+    if id_type is not None and not id_type.index.equals(id_number.index):
+        id_type = id_type.reindex(id_number.index)
+    declared = dtp.declared_codes(id_type, len(id_number))
+    number_codes, uniques = pd.factorize(id_number.to_numpy(dtype=object))
+    number_codes = np.where(number_codes < 0, len(uniques), number_codes)  # NA → extra slot
+    texts = dtp.arrow_text(np.append(uniques, [None]))
+    if len(declared) and (declared == declared[0]).all():  # one declared type: items = numbers
+        row_item, item_declared = number_codes, np.full(len(texts), declared[0], dtype=np.int8)
+    else:  # items = distinct (number, declared type) pairs
+        row_item, pairs = pd.factorize(number_codes.astype(np.int64) * 16 + declared + 1)
+        texts, item_declared = texts.take(pa.array(pairs // 16)), (pairs % 16 - 1).astype(np.int8)
+    items = _analyse(dtp.clean_numbers(texts), item_declared, latest or _today())
+    columns = {name: values[row_item] for name, values in items.items()}
+    return pd.DataFrame(columns, index=id_number.index, copy=False)
+
+
+def _ascii_matrix(strings: Any, width: int) -> npt.NDArray[np.uint8]:
+    """(n, width) byte matrix of n pure-ASCII strings that all have ``width`` characters."""
+    if len(strings) == 0:
+        return np.zeros((0, width), dtype=np.uint8)
+    start = strings.offset
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32)[start : start + len(strings) + 1]
+    data = np.frombuffer(strings.buffers()[2], dtype=np.uint8)
+    return data[offsets[0] : offsets[-1]].reshape(-1, width)
+
+
+def _upgrade_matrix(m15: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """Vectorised ``upgrade_15_to_18`` on a byte matrix."""
+    out = np.empty((len(m15), 18), dtype=np.uint8)
+    out[:, :6] = m15[:, :6]
+    out[:, 6] = ord("1")
+    out[:, 7] = np.where((m15[:, 12:15] - 48).astype(np.int64) @ [100, 10, 1] >= 996, 56, 57)
+    out[:, 8:17] = m15[:, 6:]
+    out[:, 17] = _CHECK_BYTES[((out[:, :17] - 48).astype(np.int64) @ _WEIGHTS) % 11]
+    return out
+
+
+def _birth_dates(digits: IntArray, latest: dt.date) -> tuple[BoolArray, npt.NDArray[Any]]:
+    """Plausibility mask and datetime64[ns] birth dates (NaT if implausible) of 18-digit rows."""
+    year = digits[:, 6:10] @ [1000, 100, 10, 1]
+    month = digits[:, 10:12] @ [10, 1]
+    day = digits[:, 12:14] @ [10, 1]
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = _DAYS_IN_MONTH[np.clip(month - 1, 0, 11)] + (leap & (month == 2))
+    ok = (year >= 1800) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
+    months = (np.where(ok, year, 1970) - 1970) * 12 + np.where(ok, month, 1) - 1
+    dates = months.astype("M8[M]").astype("M8[D]") + (np.where(ok, day, 1) - 1).astype("m8[D]")
+    ok &= dates <= np.datetime64(latest, "D")
+    return ok, np.where(ok, dates, np.datetime64("NaT")).astype("M8[ns]")
+
+
+def _resident_features(clean: Any, latest: dt.date) -> dict[str, npt.NDArray[Any]]:
+    """Per-number ladder results for every 18-char (17 digits + [0-9X]) or 15-digit number."""
+    n = len(clean)
+    shaped = dtp.matches(clean, _RESIDENT_SHAPE)
+    is18 = shaped & (np.asarray(pc.fill_null(pc.utf8_length(clean), 0)) == 18)
+    is15 = shaped & ~is18
+    rows = np.concatenate([np.flatnonzero(is18), np.flatnonzero(is15)])
+    m18 = _ascii_matrix(clean.filter(pa.array(is18)), 18)
+    m15 = _ascii_matrix(clean.filter(pa.array(is15)), 15)
+    matrix = np.vstack([m18, _upgrade_matrix(m15)]) if len(m15) else m18
+    digits = matrix.astype(np.int16) - 48
+    from18 = np.arange(len(rows)) < len(m18)
+    address = digits[:, :6] @ (10 ** np.arange(5, -1, -1))
+    foreign = from18 & (address >= 900000)
+    address_ok = np.isin(address // 10000, _PROVINCE_INTS) | foreign | from18 & (address == 830000)
+    checksum_ok = _CHECK_BYTES[(digits[:, :17] @ _WEIGHTS) % 11] == matrix[:, 17]
+    date_ok, birth = _birth_dates(digits, latest)
+    tail000 = from18 & (matrix[:, 15:] == ord("0")).all(axis=1)
+    status = np.select(
+        [~address_ok, tail000 & ~checksum_ok, ~date_ok & ~foreign, ~checksum_ok],
+        [_STATUS[IdStatus.MALFORMED], _STATUS[IdStatus.DAMAGED], _STATUS[IdStatus.MALFORMED]]
+        + [_STATUS[IdStatus.CHECKSUM_ERROR]],
+        default=_STATUS[IdStatus.VALID],
+    )
+    permit = from18 & np.isin(address, [int(code) for code in _PERMIT_ADDRESSES])
+    family = np.where(
+        foreign,
+        _DOC[DocType.FOREIGN_PR_NEW],
+        np.where(permit, _DOC[DocType.RESIDENCE_PERMIT], _DOC[DocType.RESIDENT_ID]),
+    )
+    upgraded = np.ascontiguousarray(matrix[len(m18) :]).view("S18").ravel().astype("U18")
+    keys = np.concatenate([clean.filter(pa.array(is18)).to_numpy(zero_copy_only=False), upgraded])
+    columns: dict[str, tuple[npt.NDArray[Any], object]] = {
+        "shaped": (np.ones(len(rows), dtype=bool), False),
+        "status": (status.astype(np.int8), _STATUS[IdStatus.MALFORMED]),
+        "family": (family.astype(np.int8), _DOC[DocType.RESIDENT_ID]),
+        "key": (keys, None),
+        "birth": (birth, np.datetime64("NaT", "ns")),
+        "sex": (np.where(digits[:, 16] % 2 == 1, MALE, FEMALE).astype(object), UNKNOWN_SEX),
+        "province": (_TWO_DIGITS[address // 10000], None),
+        "upgraded": (~from18, False),
+    }
+    features = {}
+    for name, (values, fill) in columns.items():
+        features[name] = np.full(n, fill, dtype=values.dtype)
+        features[name][rows] = values
+    return features
+
+
+_TWO_DIGITS: Final = np.array([f"{i:02d}" for i in range(100)], dtype=object)
+_STATUS_VALUES: Final = np.array([status.value for status in IdStatus], dtype=object)
+_DOC_VALUES: Final = np.array([doc.value for doc in dtp.DOC_TYPES], dtype=object)
+
+
+def _analyse(
+    clean: Any, declared: npt.NDArray[np.int8], latest: dt.date
+) -> dict[str, npt.NDArray[Any]]:
+    """Output columns for each (cleaned number, declared type) item."""
+    length = np.asarray(pc.fill_null(pc.utf8_length(clean), 0))
+    res = _resident_features(clean, latest)
+    shaped = res["shaped"]
+    rest = ~shaped & (length > 0)  # the regexes below only run on these
+    missing = (length == 0) | dtp.in_set(clean, dtp.NULL_TOKENS, rest)
+    damaged = dtp.matches(clean, _SCIENTIFIC, rest)
+    placeholder = dtp.in_set(clean, dtp.PLACEHOLDERS)
+    like = dtp.matches(clean, _RESIDENT_LIKE, rest)
+    like[like] = dtp.matches(clean.filter(pa.array(like)), _TWELVE_DIGITS)
+    like |= shaped
+    strong = shaped & (res["status"] != _STATUS[IdStatus.MALFORMED])
+
+    inferred, specific = dtp.infer_from_shape(clean, rest & ~like)
+    inferred = np.where(like, res["family"], inferred)
+    inferred[damaged] = _DOC[DocType.RESIDENT_ID]
+    doc_code = dtp.resolve_doc_types(declared, inferred, like, strong, specific)
+    doc_code[missing] = _DOC[DocType.NONE]
+
+    family = np.isin(doc_code, _FAMILY_CODES)
+    fits, document_key = dtp.document_keys(clean, doc_code)
+    status = np.select(
+        [family, fits], [res["status"], _STATUS[IdStatus.VALID]], _STATUS[IdStatus.MALFORMED]
+    ).astype(np.int8)
+    status[placeholder] = _STATUS[IdStatus.PLACEHOLDER]
+    status[damaged] = _STATUS[IdStatus.DAMAGED]
+    status[missing] = _STATUS[IdStatus.MISSING]
+
+    keyed = (status == _STATUS[IdStatus.VALID]) | (status == _STATUS[IdStatus.CHECKSUM_ERROR])
+    key = _masked(res["key"], family & keyed)
+    other_keyed = ~family & (keyed | (status == _STATUS[IdStatus.MALFORMED]))
+    key[other_keyed] = document_key[other_keyed]
+
+    dated = family & (keyed | (status == _STATUS[IdStatus.DAMAGED])) & shaped
+    return {
+        ID_KEY: key,
+        ID_STATUS: _STATUS_VALUES[status],
+        ID_UPGRADED: res["upgraded"] & family & keyed,
+        ID_BIRTH_DATE: np.where(dated, res["birth"], np.datetime64("NaT", "ns")),
+        ID_SEX: np.where(family & keyed, res["sex"], UNKNOWN_SEX),
+        ID_PROVINCE: _masked(res["province"], dated & (doc_code != _DOC[DocType.FOREIGN_PR_NEW])),
+        ID_DOC_TYPE: _DOC_VALUES[doc_code],
+    }
+
+
+def _masked(values: npt.NDArray[Any], mask: BoolArray) -> npt.NDArray[Any]:
+    """Object array with ``values`` where ``mask`` and None elsewhere."""
+    out = np.full(len(values), None, dtype=object)
+    out[mask] = values[mask]
+    return out

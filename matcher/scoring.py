@@ -38,7 +38,7 @@ class FSModel:
 
     m: dict[str, list[float]]
     u: dict[str, list[float]]
-    prior: float  # probability that a candidate pair is a match
+    matches_per_record: float  # expected true matching pairs per record (sets the prior)
     em_iterations: int = 0
     trained_on_pairs: int = 0
     notes: dict[str, Any] = field(default_factory=dict)
@@ -47,11 +47,17 @@ class FSModel:
         """log2(m/u) per level of a field."""
         return np.log2(np.asarray(self.m[field_name]) / np.asarray(self.u[field_name]))
 
+    def prior_weight(self, population: int) -> float:
+        """log2 prior odds that two random records of a population of this size match."""
+        pairs = max(population * (population - 1) / 2.0, 1.0)
+        prior = min(max(self.matches_per_record * population / pairs, 1e-12), 0.5)
+        return float(np.log2(prior / (1.0 - prior)))
+
     def to_json(self) -> str:
         """Serialise to JSON (levels named, so the file explains itself)."""
         payload = {
             "version": MODEL_VERSION,
-            "prior": self.prior,
+            "matches_per_record": self.matches_per_record,
             "em_iterations": self.em_iterations,
             "trained_on_pairs": self.trained_on_pairs,
             "notes": self.notes,
@@ -81,7 +87,7 @@ class FSModel:
             return cls(
                 m={f: [float(x) for x in fields[f]["m"]] for f in FIELDS},
                 u={f: [float(x) for x in fields[f]["u"]] for f in FIELDS},
-                prior=float(payload["prior"]),
+                matches_per_record=float(payload["matches_per_record"]),
                 em_iterations=int(payload.get("em_iterations", 0)),
                 trained_on_pairs=int(payload.get("trained_on_pairs", 0)),
                 notes=dict(payload.get("notes", {})),
@@ -127,54 +133,78 @@ def estimate_u(
 
 def estimate_m(
     levels: pd.DataFrame,
-    u: dict[str, list[float]],
     *,
     seed_mask: npt.NDArray[np.bool_],
     max_pairs: int,
     iterations: int,
     tolerance: float,
     seed: int,
+    seed_overrides: dict[str, npt.NDArray[np.int8]] | None = None,
 ) -> tuple[dict[str, list[float]], float, int]:
-    """m-probabilities and the prior by EM over candidate pairs, u held fixed.
+    """m-probabilities and the share of matches among candidate pairs, by semi-supervised EM.
 
-    EM starts from the level distributions among ``seed_mask`` pairs (exact trusted-ID pairs).
+    A two-class mixture over the candidate pairs in which both m and the candidates' own u
+    are estimated (non-matching candidates agree on blocking fields far more often than
+    random pairs, so random-pair u cannot stand in for them here). The seed pairs (two
+    records with the same trusted resident ID) are labelled matches: their posterior stays 1,
+    so error levels that only true matches show (a mistyped birth date) keep their mass.
+
+    Args:
+        seed_overrides: per field, the levels to use for the seed pairs instead (e.g. birth
+            dates compared as typed, since the effective date of both comes from the ID).
     """
     matrix = _level_matrix(levels)
+    if seed_overrides:
+        for j, f in enumerate(FIELDS):
+            if f in seed_overrides:
+                matrix[seed_mask, j] = seed_overrides[f]
     rng = np.random.default_rng(seed)
     if len(matrix) > max_pairs:
         chosen = rng.choice(len(matrix), size=max_pairs, replace=False)
         matrix, seed_mask = matrix[chosen], seed_mask[chosen]
     m: dict[str, FloatArray] = {}
+    u: dict[str, FloatArray] = {}
     for j, f in enumerate(FIELDS):
-        col = matrix[seed_mask, j] if seed_mask.any() else matrix[:, j]
-        counts = np.bincount(col[col >= 0], minlength=len(LEVELS[f])).astype(np.float64) + 1.0
-        m[f] = counts / counts.sum()
-    m["id"] = np.array([0.02, 0.02, 0.02, 0.94])
-    prior = float(np.clip(seed_mask.mean() if len(seed_mask) else 0.1, 0.01, 0.99))
-    log_u = {f: np.log2(np.asarray(u[f])) for f in FIELDS}
+        seeded = _level_distribution(matrix[seed_mask, j] if seed_mask.any() else matrix[:, j], f)
+        m[f] = 0.9 * seeded + 0.1 / len(LEVELS[f])
+        u[f] = _level_distribution(matrix[~seed_mask, j] if (~seed_mask).any() else matrix[:, j], f)
+    m["id"] = np.array([0.01, 0.02, 0.02, 0.95])
+    share = float(np.clip(seed_mask.mean() if len(seed_mask) else 0.5, 0.05, 0.95))
     done = 0
     for iteration in range(1, iterations + 1):
         done = iteration
-        score = np.full(len(matrix), np.log2(prior / (1 - prior)))
+        score = np.full(len(matrix), np.log2(share / (1 - share)))
         for j, f in enumerate(FIELDS):
             lvl = matrix[:, j]
             present = lvl >= 0
-            bf = np.log2(m[f]) - log_u[f]
-            score[present] += bf[lvl[present]]
+            score[present] += (np.log2(m[f]) - np.log2(u[f]))[lvl[present]]
         posterior = 1.0 / (1.0 + np.exp2(-np.clip(score, -60, 60)))
-        new_prior = float(np.clip(posterior.mean(), 1e-6, 1 - 1e-6))
-        change = abs(new_prior - prior)
+        posterior[seed_mask] = 1.0
+        new_share = float(np.clip(posterior.mean(), 1e-6, 1 - 1e-6))
+        change = abs(new_share - share)
         for j, f in enumerate(FIELDS):
             lvl = matrix[:, j]
             present = lvl >= 0
-            counts = np.bincount(lvl[present], weights=posterior[present], minlength=len(LEVELS[f]))
-            new_m = (counts + 1e-3) / (counts.sum() + 1e-3 * len(counts))
+            new_m = _weighted_distribution(lvl[present], posterior[present], f)
+            new_u = _weighted_distribution(lvl[present], 1.0 - posterior[present], f)
             change = max(change, float(np.abs(new_m - m[f]).max()))
-            m[f] = new_m
-        prior = new_prior
+            m[f], u[f] = new_m, new_u
+        share = new_share
         if change < tolerance:
             break
-    return {f: m[f].tolist() for f in FIELDS}, prior, done
+    return {f: m[f].tolist() for f in FIELDS}, share, done
+
+
+def _level_distribution(levels: npt.NDArray[np.int8], field_name: str) -> FloatArray:
+    counts = np.bincount(levels[levels >= 0], minlength=len(LEVELS[field_name])) + 1.0
+    return counts / counts.sum()
+
+
+def _weighted_distribution(
+    levels: npt.NDArray[np.int8], weights: FloatArray, field_name: str
+) -> FloatArray:
+    counts = np.bincount(levels, weights=weights, minlength=len(LEVELS[field_name]))
+    return (counts + 1e-3) / (counts.sum() + 1e-3 * len(counts))
 
 
 def name_term_frequencies(records: pd.DataFrame) -> FloatArray:
@@ -184,12 +214,26 @@ def name_term_frequencies(records: pd.DataFrame) -> FloatArray:
     return (counts.fillna(0).to_numpy(dtype=np.float64)) / max(len(records), 1)
 
 
-def score_pairs(records: pd.DataFrame, levels: pd.DataFrame, model: FSModel) -> pd.DataFrame:
-    """Per-field weights, total match weight and probability for compared pairs (batch in/out)."""
+def score_pairs(
+    records: pd.DataFrame,
+    levels: pd.DataFrame,
+    model: FSModel,
+    *,
+    population: int | None = None,
+    name_frequencies: FloatArray | None = None,
+) -> pd.DataFrame:
+    """Per-field weights, total match weight and probability for compared pairs (batch in/out).
+
+    Args:
+        population: number of records the pairs were drawn from (default: ``len(records)``);
+            sets the prior, so weights mean the same in an incremental run on a subset.
+        name_frequencies: per record, the share of the population carrying its name
+            (default: computed from ``records``).
+    """
     out = levels.copy()
-    total = np.full(len(levels), np.log2(model.prior / (1 - model.prior)))
-    tf = name_term_frequencies(records)
-    n = max(len(records), 1)
+    n = population if population is not None else max(len(records), 1)
+    total = np.full(len(levels), model.prior_weight(n))
+    tf = name_frequencies if name_frequencies is not None else name_term_frequencies(records)
     for f in FIELDS:
         lvl = levels[level_column(f)].to_numpy(dtype=np.int8)
         bf = model.bayes_factors(f)
@@ -218,16 +262,25 @@ def train_model(
     em_tolerance: float,
     seed: int,
     jw_thresholds: tuple[float, ...],
+    seed_overrides: dict[str, npt.NDArray[np.int8]] | None = None,
 ) -> FSModel:
     """Estimate u on random pairs, then m and the prior by EM on the candidate pairs."""
     u = estimate_u(records, sample_pairs=u_sample_pairs, seed=seed, jw_thresholds=jw_thresholds)
-    m, prior, iterations = estimate_m(
+    m, share, iterations = estimate_m(
         levels,
-        u,
         seed_mask=seed_mask,
         max_pairs=em_max_pairs,
         iterations=em_iterations,
         tolerance=em_tolerance,
         seed=seed,
+        seed_overrides=seed_overrides,
     )
-    return FSModel(m=m, u=u, prior=prior, em_iterations=iterations, trained_on_pairs=len(levels))
+    matches_per_record = share * len(levels) / max(len(records), 1)
+    return FSModel(
+        m=m,
+        u=u,
+        matches_per_record=matches_per_record,
+        em_iterations=iterations,
+        trained_on_pairs=len(levels),
+        notes={"candidate_match_share": round(share, 6), "records": len(records)},
+    )

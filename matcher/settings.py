@@ -51,8 +51,8 @@ class MatchSettings(BaseModel):
     one_edit_id_rule: bool = Field(
         default=True, description="block IDs one substitution or transposition apart"
     )
-    match_weight: float = Field(default=12.0, description="match weight at or above → match")
-    review_weight: float = Field(default=4.0, description="at or above (and below match) → review")
+    match_weight: float = Field(default=5.0, description="match weight at or above → match")
+    review_weight: float = Field(default=0.0, description="at or above (and below match) → review")
     name_jw_thresholds: tuple[float, ...] = (0.92, 0.8)
     u_sample_pairs: int = Field(default=1_000_000, ge=10_000)
     em_max_pairs: int = Field(default=2_000_000, ge=1_000)

@@ -16,8 +16,7 @@ import pandas as pd
 from matcher.columns import FIELD, FILE, ID_STATUS, ROW, VACCINE, VACCINE_KNOWN
 from matcher.errors import InputFormatError
 from matcher.ingest import DEFAULT_PATTERNS, EXCLUDED_PREFIX, read_exports
-from matcher.masking import scrub_text
-from matcher.normalise import normalise_doses
+from matcher.normalise import normalise_doses, safe_text
 from matcher.profiles import load_profile
 
 DOSES_FILE = "doses.parquet"
@@ -56,14 +55,16 @@ def _table(rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for row in rows:
-        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
+        cells = [row[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+        ]
         lines.append("  " + "  ".join(cells).rstrip())
     return "\n".join(lines)
 
 
 def _counts(series: pd.Series) -> str:
-    counts = series.value_counts(dropna=False)
-    return ", ".join(f"{'NA' if pd.isna(k) else k} {v:,}" for k, v in counts.items()) or "none"
+    counts = series.astype(object).fillna("NA").value_counts()
+    return ", ".join(f"{k} {v:,}" for k, v in counts.items()) or "none"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,12 +102,17 @@ def run(args: argparse.Namespace) -> int:
         unknown = doses.loc[~doses[VACCINE_KNOWN].astype(bool), VACCINE].value_counts()
         print(f"unknown vaccine texts: {len(unknown):,} distinct in {int(unknown.sum()):,} row(s)")
         for text, count in unknown.head(5).items():
-            print(f"  {scrub_text(str(text))!r}: {count:,}")
+            print(f"  {safe_text(str(text))!r}: {count:,}")
         if len(unknown):
             print("  map them under [values.vaccine] in a mapping profile (docs/profiles/)")
-    print(f"wrote {out / DOSES_FILE} ({len(doses):,} rows), {out / REJECTS_FILE} ({len(rejects):,})")
+    print(
+        f"wrote {out / DOSES_FILE} ({len(doses):,} rows), {out / REJECTS_FILE} ({len(rejects):,})"
+    )
     if not len(doses):
         print("no row was accepted: check the rejects and the mapping profile", file=sys.stderr)
         return 1
-    print(f"next: vaxlink link {out / DOSES_FILE} --out <DIR>   (see vaxlink link --help)")
+    again = " ".join(str(p) for p in args.inputs)
+    if args.profile:
+        again += f" --profile {args.profile}"
+    print(f"next: fix or accept the rejects, then link: vaxlink link {again} --out <DIR>")
     return 0

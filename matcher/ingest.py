@@ -1,0 +1,680 @@
+"""Readers for provincial exports: CSV and XLSX → the canonical export frame plus rejects.
+
+What the readers do, in order (see also ``docs/profiles/README.md``):
+
+1. **Encoding** (CSV only). An ``encoding`` in the profile is used as given. Otherwise the whole
+   file is decoded, streaming, as strict UTF-8 (a BOM is allowed and removed); if that fails, as
+   strict GB18030 (a superset of GBK and GB2312). If both fail, ``EncodingDetectionError`` names
+   the file and the first byte offset each decoder rejected. Nothing is guessed.
+2. **Headers**. Each header is matched, after NFKC, case folding and removing spaces, ``_`` and
+   ``-``, against the profile's ``[columns]`` first and then the built-in ``HEADER_ALIASES``.
+   Two headers mapping to one column, or a required column missing, is an ``InputFormatError``
+   (``MissingColumnError`` for the latter). Unmapped headers are ignored.
+3. **Cells** are read as text (IDs never become numbers), stripped; empty cells become ``None``.
+   Rows with no value in any recognised column are skipped and counted (``blank_rows``); every
+   other line is either in ``frame`` or in ``rejects``.
+4. **Profile value maps** (sex, ID type, vaccine) and the ``date_format`` hint are applied.
+5. **Manufacturer**: if the file has a manufacturer column (生产企业/生产厂家), its text is
+   appended to the vaccine text (``"<vaccine> <manufacturer>"``) unless the vaccine text already
+   contains it, so the vaccine mapper sees both.
+6. **Source** (province code), first rule that applies: the profile's ``source`` for every row;
+   else the file's source column (province names such as 河南/河南省 and 6-digit province-level
+   codes such as 410000 are turned into the 2-digit code), with empty cells taken from the file
+   name; else the file name: a name whose stem starts with exactly two digits (``41.csv``,
+   ``41_henan.xlsx``) gives those digits. Otherwise the source column is missing.
+7. **Required values**: a row whose ``source``, ``person_ref``, ``dose_date`` or ``vaccine`` is
+   empty goes to the rejects. (The ``name`` column must exist, but a row may lack a name when it
+   has an ID number; ``matcher.normalise`` rejects rows with neither.)
+
+``row`` is the 1-based line number with the header on line 1 (for XLSX, the sheet row number).
+A quoted CSV field spanning several lines shifts the numbers of the rows after it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from matcher.columns import (
+    BIRTH_DATE,
+    CANONICAL_COLUMNS,
+    DOSE_DATE,
+    DOSE_SEQ,
+    FIELD,
+    FILE,
+    ID_NUMBER,
+    ID_TYPE,
+    LOT_NUMBER,
+    NAME,
+    PERSON_REF,
+    PHONE,
+    REASON,
+    REJECT_COLUMNS,
+    REQUIRED_COLUMNS,
+    ROW,
+    SEX,
+    SITE,
+    SOURCE,
+    VACCINE,
+)
+from matcher.errors import EncodingDetectionError, InputFormatError, MissingColumnError
+from matcher.profiles import MANUFACTURER, MappingProfile
+from matcher.regions import PROVINCES
+
+logger = logging.getLogger(__name__)
+
+# Built-in header aliases: canonical column → headers seen in provincial exports. Matching is
+# insensitive to case, spaces, "_" and "-" (see ``header_key``).
+HEADER_ALIASES: Final[dict[str, tuple[str, ...]]] = {
+    NAME: ("姓名", "受种者姓名", "受种人姓名", "name"),
+    ID_NUMBER: ("身份证号码", "证件号码", "身份证号", "证件号", "受种者身份证号码", "id_number"),
+    ID_TYPE: ("证件类型", "id_type"),
+    SEX: ("性别", "受种者性别", "sex", "gender"),
+    BIRTH_DATE: ("出生日期", "出生年月日", "受种者出生日期", "birth_date"),
+    PHONE: ("联系电话", "手机号码", "手机号", "电话", "phone"),
+    DOSE_DATE: ("接种日期", "接种时间", "dose_date"),
+    VACCINE: ("疫苗名称", "疫苗", "vaccine"),
+    MANUFACTURER: ("生产企业", "生产厂家", "疫苗生产企业", "manufacturer"),
+    LOT_NUMBER: ("疫苗批号", "批号", "lot_number"),
+    DOSE_SEQ: ("剂次", "针次", "接种剂次", "dose_seq"),
+    SITE: ("接种单位", "接种点", "接种地点", "接种单位名称", "site"),
+    SOURCE: ("省份", "省份代码", "来源", "source"),
+    PERSON_REF: ("个案编号", "受种者编码", "人员编号", "person_ref"),
+}
+
+# Folder inputs: files matching these patterns (case-insensitive) are read, except files whose
+# name starts with ``truth`` (ground truth written by ``vaxlink synth``).
+DEFAULT_PATTERNS: Final[tuple[str, ...]] = ("*.csv", "*.xlsx")
+EXCLUDED_PREFIX: Final = "truth"
+
+CHUNK_ROWS: Final = 200_000
+_DETECT_BLOCK: Final = 1 << 20
+_DELIMITERS: Final = (",", "\t", ";", "|")
+_SOURCE_FROM_NAME = re.compile(r"^([0-9]{2})(?![0-9])")
+_PROVINCE_SUFFIXES: Final = (
+    "壮族自治区",
+    "回族自治区",
+    "维吾尔自治区",
+    "特别行政区",
+    "自治区",
+    "省",
+    "市",
+)
+
+# (bytes or rows done, total) → None; called while a file is read.
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    """Rows read from one or more exports.
+
+    Attributes:
+        frame: the canonical columns (text or ``None``) plus ``file`` and ``row``.
+        rejects: rows that cannot be used, as ``REJECT_COLUMNS``.
+        files: base names of the files read, in order.
+    """
+
+    frame: pd.DataFrame
+    rejects: pd.DataFrame
+    files: tuple[str, ...] = ()
+    blank_rows: int = 0
+
+    @property
+    def rows_read(self) -> int:
+        """Data rows read: accepted plus rejected (blank rows not counted)."""
+        return len(self.frame) + len(self.rejects)
+
+
+def header_key(text: str) -> str:
+    """Comparison key of a header: NFKC, case-folded, without spaces, ``_``, ``-`` or a BOM."""
+    folded = unicodedata.normalize("NFKC", str(text)).casefold()
+    return re.sub(r"[\s_\-\ufeff]+", "", folded)
+
+
+_ALIAS_LOOKUP: Final[dict[str, str]] = {
+    header_key(alias): column for column, aliases in HEADER_ALIASES.items() for alias in aliases
+}
+
+
+def _province_lookup() -> dict[str, str]:
+    lookup: dict[str, str] = {}
+    for code, full in PROVINCES.items():
+        lookup[code] = code
+        lookup[code + "0000"] = code
+        lookup[full] = code
+        for suffix in _PROVINCE_SUFFIXES:
+            if full.endswith(suffix):
+                lookup[full.removesuffix(suffix)] = code
+                break
+    return lookup
+
+
+_PROVINCE_LOOKUP: Final[dict[str, str]] = _province_lookup()
+
+
+# --- Encoding ----------------------------------------------------------------------------------
+
+
+def _first_decode_error(path: Path, encoding: str) -> int | None:
+    """Byte offset of the first byte ``encoding`` rejects in the file, or None if it all decodes."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    offset = 0
+    with path.open("rb") as fh:
+        while True:
+            block = fh.read(_DETECT_BLOCK)
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                # exc.start counts from the start of the decoder's pending bytes plus this block.
+                pending = len(exc.object) - len(block)
+                return max(offset - pending + exc.start, 0)
+            if not block:
+                return None
+            offset += len(block)
+
+
+def detect_encoding(path: str | Path) -> str:
+    """``utf-8-sig`` if the whole file is valid UTF-8, else ``gb18030`` if valid GB18030.
+
+    Raises:
+        EncodingDetectionError: neither decodes the file; names the file and byte offsets.
+    """
+    path = Path(path)
+    utf8_error = _first_decode_error(path, "utf-8-sig")
+    if utf8_error is None:
+        return "utf-8-sig"
+    gb_error = _first_decode_error(path, "gb18030")
+    if gb_error is None:
+        return "gb18030"
+    raise EncodingDetectionError(
+        f"{path.name}: cannot determine the text encoding: not UTF-8 (invalid byte at offset "
+        f"{utf8_error}) and not GB18030/GBK (invalid byte at offset {gb_error}); "
+        "set `encoding` in a mapping profile if the file uses another encoding"
+    )
+
+
+# --- Headers -----------------------------------------------------------------------------------
+
+
+def resolve_headers(
+    headers: Sequence[str], *, file: str, profile: MappingProfile | None = None
+) -> dict[str, str]:
+    """Map the file's headers onto canonical columns: header → column.
+
+    The profile's ``[columns]`` wins over the built-in aliases for the columns it names.
+
+    Raises:
+        InputFormatError: two headers map to the same column, or a profile header is absent.
+    """
+    explicit = {header_key(h): col for col, h in (profile.columns if profile else {}).items()}
+    overridden = set(explicit.values())
+    mapping: dict[str, str] = {}
+    claimed: dict[str, str] = {}
+    for header in headers:
+        key = header_key(header)
+        column = explicit.get(key)
+        if column is None:
+            alias = _ALIAS_LOOKUP.get(key)
+            column = alias if alias not in overridden else None
+        if column is None:
+            continue
+        if column in claimed:
+            raise InputFormatError(
+                f"{file}: headers {claimed[column]!r} and {header!r} both map to column "
+                f"{column!r}; name the right one under [columns] in a mapping profile"
+            )
+        claimed[column] = header
+        mapping[header] = column
+    if profile:
+        for column, header in profile.columns.items():
+            if column not in claimed:
+                raise MissingColumnError(
+                    file, f"{column} (profile header {header!r})", list(headers)
+                )
+    return mapping
+
+
+def _source_from_name(path: Path) -> str | None:
+    match = _SOURCE_FROM_NAME.match(path.stem)
+    return match.group(1) if match else None
+
+
+def _check_required(
+    mapping: dict[str, str], headers: Sequence[str], *, file: str, fixed_source: str | None
+) -> None:
+    present = set(mapping.values())
+    for column in REQUIRED_COLUMNS:
+        if column == SOURCE and fixed_source is not None:
+            continue
+        if column not in present:
+            raise MissingColumnError(file, column, list(headers))
+
+
+# --- Readers -----------------------------------------------------------------------------------
+
+
+def _sniff_delimiter(path: Path, encoding: str) -> str:
+    with path.open("r", encoding=encoding, errors="replace", newline="") as fh:
+        first_line = fh.readline()
+    counts = {d: first_line.count(d) for d in _DELIMITERS}
+    best = max(_DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def _clean_text(column: pd.Series) -> pd.Series:
+    """Strip cells and turn empty ones into ``None`` (object dtype)."""
+    stripped = column.astype(object).str.strip()
+    return _none_unless(stripped, stripped.notna() & (stripped != ""))
+
+
+def _none_unless(column: pd.Series, keep: pd.Series) -> pd.Series:
+    """``column`` as object dtype with ``None`` wherever ``keep`` is False."""
+    values = column.to_numpy(dtype=object, copy=True)
+    values[~keep.to_numpy(dtype=bool)] = None
+    return pd.Series(values, index=column.index, dtype=object)
+
+
+def _iter_csv(
+    path: Path, profile: MappingProfile | None, on_progress: ProgressCallback | None
+) -> Iterator[tuple[pd.DataFrame, dict[str, str], list[str]]]:
+    """Yield (chunk with canonical column names and a ``row`` column, mapping, headers)."""
+    encoding = profile.encoding if profile and profile.encoding else detect_encoding(path)
+    file = path.name
+    try:
+        delimiter = _sniff_delimiter(path, encoding)
+        header_frame = pd.read_csv(
+            path, sep=delimiter, encoding=encoding, nrows=0, dtype=str, skip_blank_lines=False
+        )
+    except pd.errors.EmptyDataError:
+        raise InputFormatError(f"{file}: the file is empty (no header line)") from None
+    except UnicodeDecodeError as exc:
+        raise EncodingDetectionError(
+            f"{file}: not valid {encoding} (invalid byte at offset {exc.start})"
+        ) from None
+    headers = [str(h) for h in header_frame.columns]
+    mapping = resolve_headers(headers, file=file, profile=profile)
+    wanted = list(mapping)
+    total = path.stat().st_size
+    start = 0
+    with path.open("rb") as fh:
+        reader = pd.read_csv(
+            fh,
+            sep=delimiter,
+            encoding=encoding,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            usecols=wanted,
+            chunksize=CHUNK_ROWS,
+        )
+        try:
+            for chunk in reader:
+                chunk = chunk.rename(columns=mapping)
+                chunk[ROW] = pd.RangeIndex(start + 2, start + 2 + len(chunk))
+                start += len(chunk)
+                if on_progress is not None:
+                    on_progress(fh.tell(), total)
+                yield chunk, mapping, headers
+        except UnicodeDecodeError as exc:
+            raise EncodingDetectionError(
+                f"{file}: not valid {encoding} (invalid byte near offset {fh.tell()}: {exc.reason})"
+            ) from None
+        except pd.errors.ParserError as exc:
+            raise InputFormatError(f"{file}: malformed CSV: {exc}") from None
+    if start == 0:
+        empty = pd.DataFrame({col: pd.Series(dtype=object) for col in mapping.values()})
+        empty[ROW] = pd.Series(dtype="int64")
+        yield empty, mapping, headers
+
+
+def _cell_text(value: Any) -> str | None:
+    """Text of an XLSX cell as a person would read it in Excel."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime):
+        if value.time() == time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_xlsx(
+    path: Path, profile: MappingProfile | None, on_progress: ProgressCallback | None
+) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    file = path.name
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise InputFormatError(f"{file}: cannot open as an XLSX workbook: {exc}") from None
+    try:
+        if profile and profile.sheet:
+            if profile.sheet not in workbook.sheetnames:
+                raise InputFormatError(
+                    f"{file}: no sheet {profile.sheet!r} (sheets: {', '.join(workbook.sheetnames)})"
+                )
+            sheet: Any = workbook[profile.sheet]
+        else:
+            sheet = workbook.worksheets[0]
+        if not hasattr(sheet, "iter_rows"):
+            raise InputFormatError(f"{file}: sheet {sheet.title!r} is a chart, not a table")
+        total = int(sheet.max_row or 0)
+        rows = sheet.iter_rows(values_only=True)
+        headers: list[str] = []
+        header_row = 0
+        for number, values in enumerate(rows, start=1):
+            if any(v is not None and str(v).strip() for v in values):
+                headers = [_cell_text(v) or "" for v in values]
+                header_row = number
+                break
+        if not header_row:
+            raise InputFormatError(f"{file}: the sheet {sheet.title!r} is empty (no header row)")
+        mapping = resolve_headers(headers, file=file, profile=profile)
+        positions = {i: mapping[h] for i, h in enumerate(headers) if h in mapping}
+        data: dict[str, list[str | None]] = {col: [] for col in positions.values()}
+        row_numbers: list[int] = []
+        for number, values in enumerate(rows, start=header_row + 1):
+            for i, col in positions.items():
+                data[col].append(_cell_text(values[i]) if i < len(values) else None)
+            row_numbers.append(number)
+            if on_progress is not None and number % 10_000 == 0:
+                on_progress(number, total)
+        if on_progress is not None:
+            on_progress(total, total)
+    finally:
+        workbook.close()
+    frame = pd.DataFrame({col: pd.Series(values, dtype=object) for col, values in data.items()})
+    frame[ROW] = pd.Series(row_numbers, dtype="int64")
+    return frame, mapping, headers
+
+
+# --- Canonicalisation --------------------------------------------------------------------------
+
+
+def _none_column(index: pd.Index) -> pd.Series:
+    return pd.Series(np.full(len(index), None, dtype=object), index=index)
+
+
+def _map_values(column: pd.Series, table: dict[str, str]) -> pd.Series:
+    if not table:
+        return column
+    mapped = column.map(table)
+    return mapped.where(mapped.notna(), column)
+
+
+def _apply_date_format(column: pd.Series, fmt: str) -> pd.Series:
+    parsed = pd.to_datetime(column, format=fmt, errors="coerce")
+    return parsed.dt.strftime("%Y-%m-%d").where(parsed.notna(), column).astype(object)
+
+
+def _combine_manufacturer(vaccine: pd.Series, maker: pd.Series) -> pd.Series:
+    both = vaccine.notna() & maker.notna()
+    if not both.any():
+        return vaccine
+    v, m = vaccine[both], maker[both]
+    lacks = pd.Series([mk not in vt for vt, mk in zip(v, m, strict=True)], index=v.index)
+    combined = vaccine.copy()
+    combined.loc[lacks[lacks].index] = (v[lacks] + " " + m[lacks]).to_numpy()
+    return combined
+
+
+def _province_codes(column: pd.Series) -> pd.Series:
+    uniques = column.dropna().unique()
+    table = {u: _PROVINCE_LOOKUP.get(unicodedata.normalize("NFKC", u), u) for u in uniques}
+    return _none_unless(column.map(table), column.notna())
+
+
+def _canonicalise(
+    chunk: pd.DataFrame, *, path: Path, profile: MappingProfile | None
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Canonical frame, rejects and blank-row count of one chunk (canonical names + ``row``)."""
+    columns: dict[str, pd.Series] = {}
+    for col in (*CANONICAL_COLUMNS, MANUFACTURER):
+        if col in chunk.columns:
+            columns[col] = _clean_text(chunk[col])
+    present_mask = pd.Series(False, index=chunk.index)
+    for series in columns.values():
+        present_mask |= series.notna()
+    if profile is not None:
+        for col, table in (
+            (SEX, profile.values.sex),
+            (ID_TYPE, profile.values.id_type),
+            (VACCINE, profile.values.vaccine),
+        ):
+            if col in columns:
+                columns[col] = _map_values(columns[col], table)
+        if profile.date_format:
+            for col in (BIRTH_DATE, DOSE_DATE):
+                if col in columns:
+                    columns[col] = _apply_date_format(columns[col], profile.date_format)
+    maker = columns.pop(MANUFACTURER, None)
+    if maker is not None and VACCINE in columns:
+        columns[VACCINE] = _combine_manufacturer(columns[VACCINE], maker)
+
+    from_name = _source_from_name(path)
+    if profile is not None and profile.source is not None:
+        columns[SOURCE] = pd.Series(profile.source, index=chunk.index, dtype=object)
+    elif SOURCE in columns:
+        source = _province_codes(columns[SOURCE])
+        columns[SOURCE] = source if from_name is None else source.fillna(from_name)
+    else:
+        columns[SOURCE] = pd.Series(from_name, index=chunk.index, dtype=object)
+
+    frame = pd.DataFrame(
+        {
+            col: columns[col] if col in columns else _none_column(chunk.index)
+            for col in CANONICAL_COLUMNS
+        }
+    )
+    frame[FILE] = path.name
+    frame[ROW] = chunk[ROW].astype("int64")
+    blank = int((~present_mask).sum())
+    if blank:
+        frame = frame[present_mask.to_numpy()]
+
+    required = [c for c in REQUIRED_COLUMNS if c != NAME]
+    missing = pd.DataFrame({c: frame[c].isna() for c in required}, index=frame.index)
+    bad = missing.any(axis=1)
+    if not bad.any():
+        return frame.reset_index(drop=True), empty_rejects(), blank
+    bad_rows = missing[bad]
+    field = bad_rows.idxmax(axis=1)
+    listed = pd.Series("", index=bad_rows.index, dtype=object)
+    for col in required:
+        flag = bad_rows[col]
+        listed = listed.where(~flag, listed.where(listed == "", listed + ", ") + col)
+    rejects = pd.DataFrame(
+        {
+            FILE: path.name,
+            ROW: frame.loc[bad, ROW],
+            SOURCE: frame.loc[bad, SOURCE],
+            FIELD: field,
+            REASON: "required value missing: " + listed,
+        }
+    )
+    return frame[~bad].reset_index(drop=True), rejects.reset_index(drop=True), blank
+
+
+def empty_rejects() -> pd.DataFrame:
+    """A rejects frame without rows."""
+    return pd.DataFrame(
+        {
+            FILE: pd.Series(dtype=object),
+            ROW: pd.Series(dtype="int64"),
+            SOURCE: pd.Series(dtype=object),
+            FIELD: pd.Series(dtype=object),
+            REASON: pd.Series(dtype=object),
+        }
+    )[list(REJECT_COLUMNS)]
+
+
+def _empty_frame() -> pd.DataFrame:
+    frame = pd.DataFrame({col: pd.Series(dtype=object) for col in (*CANONICAL_COLUMNS, FILE)})
+    frame[ROW] = pd.Series(dtype="int64")
+    return frame
+
+
+def _concat(frames: list[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:
+    non_empty = [f for f in frames if len(f)]
+    if not non_empty:
+        return empty
+    if len(non_empty) == 1:
+        return non_empty[0]
+    return pd.concat(non_empty, ignore_index=True)
+
+
+def read_export(
+    path: str | Path,
+    *,
+    profile: MappingProfile | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> ReadResult:
+    """Read one CSV or XLSX export into the canonical frame plus rejects.
+
+    Args:
+        path: a ``.csv`` file (any other suffix except ``.xlsx`` is read as CSV too) or ``.xlsx``.
+        profile: mapping profile for headers, code lists, source, encoding, sheet, date format.
+        on_progress: called with (bytes or rows done, total) while the file is read.
+
+    Raises:
+        EncodingDetectionError: the CSV is neither UTF-8 nor GB18030 (and no profile encoding).
+        MissingColumnError: a required column is absent (the message names it and the file).
+        InputFormatError: the file cannot be read as an export for another reason.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFormatError(f"{path}: no such file")
+    fixed_source = profile.source if profile and profile.source else _source_from_name(path)
+    frames: list[pd.DataFrame] = []
+    rejects: list[pd.DataFrame] = []
+    blank = 0
+    chunks: Iterator[tuple[pd.DataFrame, dict[str, str], list[str]]]
+    if path.suffix.lower() == ".xlsx":
+        chunks = iter([_read_xlsx(path, profile, on_progress)])
+    else:
+        chunks = _iter_csv(path, profile, on_progress)
+    checked = False
+    for chunk, mapping, headers in chunks:
+        if not checked:
+            _check_required(mapping, headers, file=path.name, fixed_source=fixed_source)
+            checked = True
+        frame, rejected, skipped = _canonicalise(chunk, path=path, profile=profile)
+        frames.append(frame)
+        rejects.append(rejected)
+        blank += skipped
+    return ReadResult(
+        frame=_concat(frames, _empty_frame()),
+        rejects=_concat(rejects, empty_rejects()),
+        files=(path.name,),
+        blank_rows=blank,
+    )
+
+
+def expand_inputs(
+    paths: Sequence[str | Path], *, patterns: Sequence[str] | None = None
+) -> list[Path]:
+    """The files to read: files as given; folders → their matching files, sorted by name.
+
+    With ``patterns=None`` a folder contributes its ``*.csv`` and ``*.xlsx`` files
+    (case-insensitive) except those whose name starts with ``truth``. With explicit patterns
+    (shell globs such as ``"41*.csv"``), every matching file is taken.
+
+    Raises:
+        InputFormatError: a path does not exist, or a folder holds no matching file.
+    """
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            files.append(path)
+            continue
+        if not path.is_dir():
+            raise InputFormatError(f"{path}: no such file or folder")
+        found: list[Path] = []
+        for child in sorted(path.iterdir()):
+            if not child.is_file():
+                continue
+            if patterns is None:
+                matches = any(child.suffix.lower() == p[1:] for p in DEFAULT_PATTERNS)
+                if matches and child.name.lower().startswith(EXCLUDED_PREFIX):
+                    logger.info("skipping %s (ground-truth file)", child.name)
+                    matches = False
+            else:
+                matches = any(child.match(p) for p in patterns)
+            if matches:
+                found.append(child)
+        if not found:
+            wanted = ", ".join(patterns or DEFAULT_PATTERNS)
+            raise InputFormatError(f"{path}: no export files matching {wanted}")
+        files.extend(found)
+    return files
+
+
+def read_exports(
+    paths: Sequence[str | Path],
+    *,
+    profile: MappingProfile | None = None,
+    progress: bool = False,
+    patterns: Sequence[str] | None = None,
+) -> ReadResult:
+    """Read several exports (files or folders, see ``expand_inputs``) into one result.
+
+    Args:
+        paths: files and folders.
+        profile: mapping profile applied to every file.
+        progress: show a tqdm bar per file (bytes for CSV, rows for XLSX) on stderr when it is
+            a terminal; silent when stderr is piped.
+        patterns: folder file patterns replacing the default (see ``expand_inputs``).
+    """
+    files = expand_inputs(paths, patterns=patterns)
+    frames: list[pd.DataFrame] = []
+    rejects: list[pd.DataFrame] = []
+    blank = 0
+    for path in files:
+        if progress:
+            from tqdm import tqdm
+
+            unit = "row" if path.suffix.lower() == ".xlsx" else "B"
+            with tqdm(desc=path.name, unit=unit, unit_scale=True, disable=None, leave=False) as bar:
+
+                def update(done: int, total: int, bar: tqdm[Any] = bar) -> None:
+                    bar.total = total
+                    bar.update(done - bar.n)
+
+                result = read_export(path, profile=profile, on_progress=update)
+        else:
+            result = read_export(path, profile=profile)
+        frames.append(result.frame)
+        rejects.append(result.rejects)
+        blank += result.blank_rows
+    return ReadResult(
+        frame=_concat(frames, _empty_frame()),
+        rejects=_concat(rejects, empty_rejects()),
+        files=tuple(p.name for p in files),
+        blank_rows=blank,
+    )

@@ -1,0 +1,402 @@
+"""Schedule rules of DOMAIN.md §4: dose-report pair rules, primary/booster labels and status.
+
+Everything is vectorised over numpy arrays; the schedule state machine loops over dose
+*positions* (at most a handful), never over persons.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from matcher.columns import DOSE_DATE, LOT_NUMBER, PRODUCT_CODE, RECORD_ID, SOURCE
+from matcher.vaccines import CATALOGUE
+
+# --- Policy dates and thresholds ----------------------------------------------------------
+HETEROLOGOUS_BOOSTER_FROM: Final = np.datetime64("2022-02-19", "D")  # 序贯加强免疫
+# 国卫明电〔2022〕484号 (加强老年人新冠病毒疫苗接种工作方案), issued 2022-11-29: 60+ may get the
+# booster ≥3 months after the primary series. We apply it to doses given on or after that day.
+ELDERLY_EARLY_BOOSTER_FROM: Final = np.datetime64("2022-11-29", "D")
+SECOND_BOOSTER_FROM: Final = np.datetime64("2022-12-13", "D")  # second-booster plan
+BOOSTER_MONTHS: Final = 6
+ELDERLY_BOOSTER_MONTHS: Final = 3
+ELDERLY_AGE: Final = 60
+BOOSTER_MIN_AGE: Final = 18
+# Shortest legitimate gap between two real doses (inactivated, 21 days): two reports of one
+# person closer than this are the same event or an error, never two valid doses (DOMAIN §5).
+MIN_DOSE_GAP_DAYS: Final = 21
+# Two reports of the same product from different sources up to this many days apart are the
+# same event with a date-entry disagreement (flagged), even without a lot number.
+DATE_TOLERANCE_DAYS: Final = 3
+MAX_DOSES: Final = 5  # ZF2001 3-dose primary + 2 boosters: the longest schedule
+
+NOT_VACCINATED: Final = "not_vaccinated"
+PRIMARY_IN_PROGRESS: Final = "primary_in_progress"
+PRIMARY_COMPLETE: Final = "primary_complete"
+BOOSTER: Final = "booster"
+STATUSES: Final[tuple[str, ...]] = (NOT_VACCINATED, PRIMARY_IN_PROGRESS, PRIMARY_COMPLETE, BOOSTER)
+PRIMARY: Final = "primary"
+
+
+class Flag(enum.IntFlag):
+    """Quality flags on dose events and persons (stored as a bit mask; never silent fixes)."""
+
+    DOSE_BEFORE_BIRTH = enum.auto()
+    DOSE_IN_FUTURE = enum.auto()
+    INTERVAL_TOO_SHORT = enum.auto()  # gap to the previous event below the products' minimum
+    TOO_MANY_DOSES = enum.auto()  # more doses than any schedule allows
+    SAME_DAY_EVENTS = enum.auto()  # two distinct events on one day
+    UNKNOWN_VACCINE = enum.auto()  # vaccine text not mapped to one catalogue product
+    REVIEW_POSSIBLE_DUPLICATE = enum.auto()  # unsure whether two reports are one event
+    REPORTS_DISAGREE = enum.auto()  # merged reports differ in date, product or lot
+    BOOSTER_TOO_EARLY = enum.auto()
+    BOOSTER_NOT_INDICATED = enum.auto()  # product, date or age outside the booster rules
+    BOOSTER_WITHOUT_PRIMARY = enum.auto()  # booster-only product before a complete primary
+    MIXED_PRIMARY_PLATFORMS = enum.auto()  # primary doses of different vaccine types
+    CONFLICTING_NAME = enum.auto()
+    CONFLICTING_ID = enum.auto()
+    CONFLICTING_SEX = enum.auto()
+    CONFLICTING_BIRTH_DATE = enum.auto()
+    MISSING_DOSE_DATE = enum.auto()
+
+
+_FLAG_BITS: Final = tuple((int(f), str(f.name).lower()) for f in Flag)
+
+
+def flag_names(mask: int) -> list[str]:
+    """Lower-case names of the flags set in ``mask``, in declaration order."""
+    mask = int(mask)
+    return [name for bit, name in _FLAG_BITS if mask & bit] if mask else []
+
+
+# --- Report pairs (dedup and match evidence) ------------------------------------------------
+DISTINCT: Final = 0  # far enough apart to be two real doses
+DUPLICATE: Final = 1  # the same event
+CONFLICT: Final = 2  # two different events closer than any legitimate interval
+UNSURE: Final = 3  # cannot tell: review
+
+_LOT_STRIP = re.compile(r"[\s\-_/\\.·,，。]+")
+
+
+def normalise_lots(lots: pd.Series) -> npt.NDArray[np.int64]:
+    """Comparable lot numbers as integer codes (NFKC, upper case, separators removed); -1 missing.
+
+    Equal codes mean equal normalised lots; the text work is done once per distinct value.
+    """
+    codes, uniques = pd.factorize(lots, use_na_sentinel=True)
+    normalised = [
+        u if u.isascii() and u.isalnum() and u == u.upper() else _lot_key(u)
+        for u in (str(v) for v in uniques)
+    ]
+    norm_codes, _ = pd.factorize(pd.Series(normalised, dtype=object))
+    norm_codes = np.where(np.array([n == "" for n in normalised], bool), -1, norm_codes)
+    return np.where(codes >= 0, norm_codes[np.maximum(codes, 0)] if len(uniques) else -1, -1)
+
+
+def _lot_key(text: str) -> str:
+    return _LOT_STRIP.sub("", unicodedata.normalize("NFKC", text).upper())
+
+
+def classify_report_pairs(
+    gap_days: npt.NDArray[np.int64],
+    product_l: npt.NDArray[np.int64],
+    product_r: npt.NDArray[np.int64],
+    lot_l: npt.NDArray[np.int64],
+    lot_r: npt.NDArray[np.int64],
+    same_source: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.int8]:
+    """DISTINCT / DUPLICATE / CONFLICT / UNSURE for two dose reports of one person.
+
+    Products are catalogue indices (-1 unknown), lots codes of :func:`normalise_lots` (-1 missing).
+    Rules (DOMAIN §5 adapted): ≥21 days apart → distinct; different lots → different events
+    (a conflict when closer than 21 days); same day + same product → same event; same lot
+    and product within the window → same event; same product 1–3 days apart from two
+    sources → same event; anything else inside the window → unsure.
+    """
+    gap = np.abs(gap_days)
+    lots_both = (lot_l >= 0) & (lot_r >= 0)
+    lots_differ = lots_both & (lot_l != lot_r)
+    lots_same = lots_both & (lot_l == lot_r)
+    known_both = (product_l >= 0) & (product_r >= 0)
+    same_product = known_both & (product_l == product_r)
+    one_unknown = (product_l < 0) | (product_r < 0)
+    duplicate = ((gap == 0) & same_product) | (same_product & lots_same)
+    duplicate |= (gap == 0) & one_unknown & lots_same
+    duplicate |= same_product & (gap <= DATE_TOLERANCE_DAYS) & ~same_source
+    conds = [gap >= MIN_DOSE_GAP_DAYS, lots_differ, duplicate]
+    return np.select(conds, [DISTINCT, CONFLICT, DUPLICATE], default=UNSURE).astype(np.int8)
+
+
+def product_index(codes: pd.Series) -> npt.NDArray[np.int64]:
+    """Catalogue position of each product code, -1 for NA or an unknown code."""
+    values, uniques = pd.factorize(codes, use_na_sentinel=True)
+    position = {c: i for i, c in enumerate(CATALOGUE)}
+    table = np.array([position.get(str(u), -1) for u in uniques] + [-1], np.int64)
+    return table[values]
+
+
+# Per-product attributes, indexed by catalogue position.
+_PRODUCTS = tuple(CATALOGUE.values())
+_MIN_GAP = np.array([max(MIN_DOSE_GAP_DAYS, p.min_interval_days) for p in _PRODUCTS], np.int64)
+_G_INACT, _G_AD5, _G_ZF, _G_BOOSTER_ONLY = 0, 1, 2, 3
+_GROUP = np.array(
+    [
+        _G_BOOSTER_ONLY
+        if p.booster_only
+        else _G_INACT
+        if p.platform == "inactivated"
+        else _G_AD5
+        if p.code == "AD5"
+        else _G_ZF
+        for p in _PRODUCTS
+    ],
+    np.int64,
+)
+_SERIES_DOSES = np.array([2, 1, 3, 0], np.int64)  # doses completing each group's primary series
+
+
+def add_months(days: npt.NDArray[np.datetime64], months: int) -> npt.NDArray[np.datetime64]:
+    """Calendar month arithmetic on ``datetime64[D]``; day clamped to the month's end; NaT kept."""
+    month = days.astype("datetime64[M]")
+    day = (days - month.astype("datetime64[D]")).astype(np.int64)
+    target = month + months
+    length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(
+        np.int64
+    )
+    out = target.astype("datetime64[D]") + np.minimum(day, length - 1).astype("timedelta64[D]")
+    out[np.isnat(days)] = np.datetime64("NaT")
+    return out
+
+
+def _months_after(day: npt.NDArray[np.int64], months: int) -> npt.NDArray[np.int64]:
+    """:func:`add_months` on int day numbers."""
+    return add_months(day.astype("datetime64[D]"), months).astype(np.int64)
+
+
+def min_gap_days(product: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Shortest legitimate gap before/after a dose of each product (21 days for unknown)."""
+    return np.where(product >= 0, _MIN_GAP[np.maximum(product, 0)], MIN_DOSE_GAP_DAYS)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DoseLabels:
+    """Schedule labels per event (event order) and status per person (person order)."""
+
+    dose_number: npt.NDArray[np.int64]
+    is_booster: npt.NDArray[np.bool_]
+    counts: npt.NDArray[np.bool_]  # a valid dose under §4 (primary dose or booster)
+    justifies: npt.NDArray[np.bool_]  # one of the doses that justify the person's status
+    flags: npt.NDArray[np.int64]
+    status: npt.NDArray[np.int64]  # index into STATUSES
+    status_date: npt.NDArray[np.datetime64]
+    primary_complete_date: npt.NDArray[np.datetime64]
+    booster_count: npt.NDArray[np.int64]
+
+
+def label_doses(
+    person: npt.NDArray[np.int64],
+    dose_date: npt.NDArray[np.datetime64],
+    product: npt.NDArray[np.int64],
+    birth_date: npt.NDArray[np.datetime64],
+) -> DoseLabels:
+    """Number, label and validate each person's doses and compute the status.
+
+    Args:
+        person: person index 0..P-1 per event; events sorted by (person, date).
+        dose_date: ``datetime64[D]``, no NaT.
+        product: catalogue index per event, -1 unknown.
+        birth_date: ``datetime64[D]`` per person (NaT unknown).
+    """
+    n_persons = len(birth_date)
+    n = len(person)
+    starts = np.searchsorted(person, np.arange(n_persons))
+    n_doses = np.bincount(person, minlength=n_persons)
+    pos = np.arange(n) - starts[person]
+    width = int(pos.max()) + 1 if n else 0
+    flags = np.zeros(n, np.int64)
+    days = dose_date.astype("datetime64[D]").astype(np.int64)
+
+    # Gaps between consecutive events (any kind).
+    same_prev = np.r_[False, person[1:] == person[:-1]][:n]
+    gap = np.r_[0, np.diff(days)][:n]
+    need = np.maximum(min_gap_days(product), np.r_[0, min_gap_days(product)[:-1]][:n])
+    flags[same_prev & (gap == 0)] |= Flag.SAME_DAY_EVENTS
+    flags[same_prev & (gap > 0) & (gap < need)] |= Flag.INTERVAL_TOO_SHORT
+    flags[product < 0] |= Flag.UNKNOWN_VACCINE
+    flags[pos >= MAX_DOSES] |= Flag.TOO_MANY_DOSES
+
+    born = birth_date[person]
+    adult = np.isnat(born) | (add_months(born, 12 * BOOSTER_MIN_AGE) <= dose_date)
+    elderly = ~np.isnat(born) & (add_months(born, 12 * ELDERLY_AGE) <= dose_date)
+
+    def matrix(values: npt.NDArray[np.int64], fill: int) -> npt.NDArray[np.int64]:
+        out = np.full((n_persons, width), fill, np.int64)
+        out[person, pos] = values
+        return out
+
+    never = np.iinfo(np.int64).min // 2
+    m_day = matrix(days, never)
+    m_prod = matrix(product, -1)
+    m_adult = matrix(adult.astype(np.int64), 0).astype(bool)
+    m_elderly = matrix(elderly.astype(np.int64), 0).astype(bool)
+    m_flags = np.zeros((n_persons, width), np.int64)
+    m_booster = np.zeros((n_persons, width), bool)
+    m_counts = np.zeros((n_persons, width), bool)
+    m_group = np.full((n_persons, width), -1, np.int64)
+
+    completed = np.zeros(n_persons, bool)
+    complete_day = np.full(n_persons, never, np.int64)
+    primary_group = np.full(n_persons, -1, np.int64)
+    group_count = np.zeros((n_persons, 4), np.int64)
+    groups_seen = np.zeros(n_persons, np.int64)
+    last_primary_day = np.full(n_persons, never, np.int64)
+    last_primary_gap = np.zeros(n_persons, np.int64)
+    boosters = np.zeros(n_persons, np.int64)
+    last_booster_day = np.full(n_persons, never, np.int64)
+    far = -never  # "not yet due"
+    due, due_old, second_due = (np.full(n_persons, far, np.int64) for _ in range(3))
+    hetero_from = HETEROLOGOUS_BOOSTER_FROM.astype(np.int64)
+    elderly_from = ELDERLY_EARLY_BOOSTER_FROM.astype(np.int64)
+    second_from = SECOND_BOOSTER_FROM.astype(np.int64)
+    rows = np.arange(n_persons)
+
+    for k in range(width):
+        has = k < n_doses
+        day, prod = m_day[:, k], m_prod[:, k]
+        known = prod >= 0
+        group = np.where(known, _GROUP[np.maximum(prod, 0)], -1)
+        m_group[:, k] = group
+        gap_need = np.maximum(last_primary_gap, min_gap_days(prod))
+        # Primary phase.
+        pre = has & ~completed
+        m_flags[pre & (group == _G_BOOSTER_ONLY), k] |= Flag.BOOSTER_WITHOUT_PRIMARY
+        m_booster[:, k] |= pre & (group == _G_BOOSTER_ONLY)
+        cand = pre & (group >= 0) & (group < _G_BOOSTER_ONLY)
+        counted = cand & ((last_primary_day == never) | (day - last_primary_day >= gap_need))
+        g = np.maximum(group, 0)
+        bit = np.left_shift(1, g)
+        m_flags[counted & ((groups_seen & ~bit) != 0), k] |= Flag.MIXED_PRIMARY_PLATFORMS
+        groups_seen = np.where(counted, groups_seen | bit, groups_seen)
+        group_count[rows[counted], g[counted]] += 1
+        done = counted & (group_count[rows, g] >= _SERIES_DOSES[g])
+        m_counts[:, k] |= counted
+        last_primary_day = np.where(counted, day, last_primary_day)
+        last_primary_gap = np.where(counted, min_gap_days(prod), last_primary_gap)
+        # Booster phase (doses after the series was complete before this dose).
+        post = has & completed
+        m_booster[:, k] |= post
+        first = post & (boosters == 0)
+        early_ok = m_elderly[:, k] & (day >= elderly_from) & (day >= due_old)
+        interval_ok = (day >= due) | early_ok
+        homologous = known & (group == primary_group)
+        heterologous = known & ~homologous & (primary_group == _G_INACT) & (day >= hetero_from)
+        first_ok = first & interval_ok & (homologous | heterologous) & m_adult[:, k]
+        second = post & (boosters == 1)
+        second_interval = day >= second_due
+        second_ok = second & known & (day >= second_from) & second_interval & m_adult[:, k]
+        m_flags[(first & ~interval_ok) | (second & ~second_interval), k] |= Flag.BOOSTER_TOO_EARLY
+        not_indicated = (first & known & ~(homologous | heterologous)) | (
+            second & known & (day < second_from)
+        )
+        not_indicated |= (first | second) & known & ~m_adult[:, k]
+        m_flags[not_indicated, k] |= Flag.BOOSTER_NOT_INDICATED
+        m_flags[post & (boosters >= 2), k] |= Flag.TOO_MANY_DOSES
+        valid_booster = first_ok | second_ok
+        m_counts[:, k] |= valid_booster
+        boosters += valid_booster
+        last_booster_day = np.where(valid_booster, day, last_booster_day)
+        second_due[valid_booster] = _months_after(day[valid_booster], BOOSTER_MONTHS)
+        # Completion takes effect for the following doses.
+        primary_group = np.where(done, group, primary_group)
+        complete_day = np.where(done, day, complete_day)
+        due[done] = _months_after(day[done], BOOSTER_MONTHS)
+        due_old[done] = _months_after(day[done], ELDERLY_BOOSTER_MONTHS)
+        completed |= done
+
+    ev = (person, pos)
+    is_booster = m_booster[ev]
+    counts = m_counts[ev]
+    flags |= m_flags[ev]
+    justifies = counts & completed[person] & (is_booster | (m_group[ev] == primary_group[person]))
+    justifies &= is_booster | (days <= complete_day[person])
+    status = np.where(
+        n_doses == 0, 0, np.where(~completed, 1, np.where(boosters > 0, 3, 2))
+    ).astype(np.int64)
+    nat = np.datetime64("NaT", "D")
+    complete_date = np.where(completed, complete_day.astype("datetime64[D]"), nat)
+    status_day = np.select(
+        [status == 3, status == 2, status == 1],
+        [last_booster_day, complete_day, last_primary_day],
+        never,
+    )
+    status_date = np.where(status_day != never, status_day.astype("datetime64[D]"), nat)
+    return DoseLabels(
+        dose_number=pos + 1,
+        is_booster=is_booster,
+        counts=counts,
+        justifies=justifies,
+        flags=flags,
+        status=status,
+        status_date=status_date,
+        primary_complete_date=complete_date,
+        booster_count=boosters,
+    )
+
+
+def compare_dose_histories(pairs: pd.DataFrame, doses: pd.DataFrame) -> npt.NDArray[np.int8]:
+    """Dose histories as match evidence, one int8 level per pair.
+
+    -1 no information (a side has no dated dose), 0 conflict (merging would put two different
+    events closer than any legitimate interval), 1 neutral (distinct doses, but the union breaks
+    a product minimum or has too many doses), 2 plausible complement, 3 the same event is
+    reported by both records.
+    """
+    n = len(pairs)
+    cols = [RECORD_ID, DOSE_DATE, PRODUCT_CODE, LOT_NUMBER]
+    d = doses.loc[doses[DOSE_DATE].notna(), cols + ([SOURCE] if SOURCE in doses else [])].copy()
+    d["_day"] = d[DOSE_DATE].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    d["_prod"] = product_index(d[PRODUCT_CODE])
+    d["_lot"] = normalise_lots(d[LOT_NUMBER])
+    d["_src"] = d[SOURCE].astype(object) if SOURCE in d else ""
+    d = d[[RECORD_ID, "_day", "_prod", "_lot", "_src"]]
+    counts = d[RECORD_ID].value_counts()
+    x = pd.DataFrame(
+        {
+            "_pair": np.arange(n),
+            "_l": pairs["record_id_l"].to_numpy(),
+            "_r": pairs["record_id_r"].to_numpy(),
+        }
+    )
+    x = x.merge(d.rename(columns={RECORD_ID: "_l"}), on="_l")
+    x = x.merge(d.rename(columns={RECORD_ID: "_r"}), on="_r", suffixes=("_l", "_r"))
+    prod_l, prod_r = x["_prod_l"].to_numpy(), x["_prod_r"].to_numpy()
+    gap = (x["_day_l"].to_numpy() - x["_day_r"].to_numpy()).astype(np.int64)
+    cls = classify_report_pairs(
+        gap,
+        prod_l,
+        prod_r,
+        x["_lot_l"].to_numpy(),
+        x["_lot_r"].to_numpy(),
+        (x["_src_l"].to_numpy(dtype=object) == x["_src_r"].to_numpy(dtype=object))
+        & (x["_src_l"].to_numpy(dtype=object) != ""),
+    )
+    short = (cls == DISTINCT) & (
+        np.abs(gap) < np.maximum(min_gap_days(prod_l), min_gap_days(prod_r))
+    )
+    pair = x["_pair"].to_numpy()
+    seen = np.bincount(pair, minlength=n) > 0
+    conflict = np.bincount(pair, weights=np.isin(cls, (CONFLICT, UNSURE)), minlength=n) > 0
+    n_dup = np.bincount(pair, weights=cls == DUPLICATE, minlength=n)
+    neutral = np.bincount(pair, weights=short, minlength=n) > 0
+    n_l = pairs["record_id_l"].map(counts).fillna(0).to_numpy(dtype=np.int64)
+    n_r = pairs["record_id_r"].map(counts).fillna(0).to_numpy(dtype=np.int64)
+    neutral |= (n_l + n_r - n_dup) > MAX_DOSES
+    level = np.select([~seen, conflict, n_dup > 0, neutral], [-1, 0, 3, 1], default=2)
+    return level.astype(np.int8)
