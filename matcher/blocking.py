@@ -90,9 +90,9 @@ def _block_codes(records: pd.DataFrame, keys: tuple[str, ...]) -> npt.NDArray[np
         missing |= col.isna().to_numpy()
         if col.dtype == object:
             missing |= (col == "").to_numpy()
-        elif np.issubdtype(col.dtype, np.number):
+        elif pd.api.types.is_numeric_dtype(col.dtype):
             missing |= (col == 0).to_numpy()
-    codes = frame.groupby(list(keys), sort=False, dropna=False).ngroup().to_numpy(dtype=np.int64)
+    codes = np.asarray(frame.groupby(list(keys), sort=False, dropna=False).ngroup(), dtype=np.int64)
     codes[missing] = -1
     return codes
 

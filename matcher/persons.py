@@ -62,7 +62,7 @@ class PersonRecords:
 def build_person_records(doses: pd.DataFrame) -> PersonRecords:
     """Group normalised dose rows into person records (one per ``source``, ``person_ref``)."""
     record_ids = doses.groupby([c.SOURCE, c.PERSON_REF], sort=True, dropna=False).ngroup()
-    rid = record_ids.to_numpy(dtype=np.int64)
+    rid = np.asarray(record_ids, dtype=np.int64)
     present = [f for f in IDENTITY_FIELDS if f in doses.columns]
     grouped = doses[present].groupby(rid, sort=True)
     records = grouped.first()
@@ -95,7 +95,8 @@ def _second_distinct(
     second = frame[frame.duplicated("rid", keep="first")].drop_duplicates("rid")
     alt_codes = np.full(n_records, -1, dtype=np.int64)
     alt_codes[second["rid"].to_numpy()] = second["code"].to_numpy()
-    alt = pd.Series(pd.Categorical.from_codes(alt_codes, categories=uniques)).astype(values.dtype)
+    alt = pd.Series(pd.Categorical.from_codes(alt_codes.tolist(), categories=uniques))
+    alt = alt.astype(values.dtype)
     return alt, counts > 1
 
 
@@ -103,7 +104,7 @@ def _date_key(dates: pd.Series) -> npt.NDArray[np.int64]:
     """datetime64 → int YYYYMMDD (0 where missing)."""
     d = pd.to_datetime(dates)
     key = (d.dt.year * 10000 + d.dt.month * 100 + d.dt.day).fillna(0)
-    return key.to_numpy(dtype=np.int64)
+    return np.asarray(key, dtype=np.int64)
 
 
 def digit_differences(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.int8]:

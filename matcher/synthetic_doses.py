@@ -38,7 +38,7 @@ FIRST_DAY: Final = _day("2021-01-01")
 LAST_DAY: Final = _day("2022-12-31")
 HETEROLOGOUS_FROM: Final = _day("2022-02-19")
 INHALED_FROM: Final = _day("2022-09-04")
-BOOSTER_GAP: Final = 180  # ≥ 6 months after the primary series
+BOOSTER_GAP: Final = 185  # ≥ 6 calendar months (at most 184 days) after the primary series
 # Adult primary product mix (BBIBP, WIBP, CORONAVAC, KCONVAC, IMBCAMS, AD5, AD5_INH, ZF2001).
 _ADULT_MIX: Final = (0.32, 0.12, 0.35, 0.05, 0.02, 0.07, 0.0, 0.07)
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import resource
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from api.outputs import pairs_frame, persons_frame, write_json
 from api.progress import StageProgress
+from matcher.fhir import fhir_bundle
+from matcher.histories import Histories, build_histories, compare_dose_histories, history_documents
 from matcher.ingest import read_exports
 from matcher.normalise import normalise_doses
 from matcher.pipeline import STAGES, run_link
@@ -67,8 +71,6 @@ def run(args: argparse.Namespace) -> int:
         doses = normalised.doses
         rejects = pd.concat([read.rejects, normalised.rejects], ignore_index=True)
 
-        from matcher.histories import build_histories, compare_dose_histories, history_documents
-
         result = run_link(
             doses,
             settings,
@@ -96,8 +98,7 @@ def run(args: argparse.Namespace) -> int:
         )
         rejects.to_csv(out / "rejects.csv", index=False)
         result.model.save(out / "model.json")
-        _write_histories(out, histories, doses, result.records, fhir=args.format == "fhir",
-                         documents=history_documents)
+        _write_histories(out, histories, result.records, fhir=args.format == "fhir")
         seconds["write"], peaks["write"] = round(time.perf_counter() - t0, 3), _peak_mb()
 
     summary = {
@@ -118,32 +119,42 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_histories(out, histories, doses, records, *, fhir, documents) -> None:  # type: ignore[no-untyped-def]
-    import json
-
-    from matcher.fhir import fhir_bundle
-
-    with (out / "histories.jsonl").open("w", encoding="utf-8") as handle:
-        bundles = (out / "fhir").open("w") if False else None  # placeholder, replaced below
-        del bundles
-        fhir_handle = (out / "histories.fhir.jsonl").open("w", encoding="utf-8") if fhir else None
-        try:
-            for document in documents(histories, doses):
+def _write_histories(
+    out: Path,
+    histories: Histories,
+    records: pd.DataFrame,
+    *,
+    fhir: bool,
+) -> None:
+    """histories.jsonl (one person a line) and, with ``fhir``, histories.fhir.jsonl (Bundles)."""
+    fhir_handle = (out / "histories.fhir.jsonl").open("w", encoding="utf-8") if fhir else None
+    try:
+        with (out / "histories.jsonl").open("w", encoding="utf-8") as handle:
+            for document in history_documents(histories, records):
                 handle.write(json.dumps(document, ensure_ascii=False, default=str) + "\n")
                 if fhir_handle is not None:
-                    fhir_handle.write(json.dumps(fhir_bundle(document), ensure_ascii=False, default=str) + "\n")
-        finally:
-            if fhir_handle is not None:
-                fhir_handle.close()
+                    bundle = fhir_bundle(document)
+                    fhir_handle.write(json.dumps(bundle, ensure_ascii=False, default=str) + "\n")
+    finally:
+        if fhir_handle is not None:
+            fhir_handle.close()
 
 
-def _print_summary(summary: dict, out: Path) -> None:  # type: ignore[type-arg]
-    print(f"read {summary['dose_rows_read']:,} dose rows from {len(summary['files'])} files; "
-          f"{summary['rows_rejected']:,} rejected (see {out / 'rejects.csv'})")
-    print(f"{summary['person_records']:,} person records → {summary['persons']:,} persons; "
-          f"{summary['candidate_pairs']:,} candidate pairs; "
-          f"{summary['review_pairs']:,} pairs for review ({out / 'review.csv'})")
+def _print_summary(summary: dict[str, Any], out: Path) -> None:
+    print(
+        f"read {summary['dose_rows_read']:,} dose rows from {len(summary['files'])} files; "
+        f"{summary['rows_rejected']:,} rejected (see {out / 'rejects.csv'})"
+    )
+    print(
+        f"{summary['person_records']:,} person records → {summary['persons']:,} persons; "
+        f"{summary['candidate_pairs']:,} candidate pairs; "
+        f"{summary['review_pairs']:,} pairs for review ({out / 'review.csv'})"
+    )
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in summary["stage_seconds"].items())
-    print(f"time: {summary['total_seconds']:.1f}s ({timings}); peak memory {summary['peak_rss_mb']:.0f} MB")
-    print(f"outputs in {out}/: persons.csv pairs.csv review.csv rejects.csv model.json "
-          "summary.json histories.jsonl")
+    print(
+        f"time: {summary['total_seconds']:.1f}s ({timings}); peak memory {summary['peak_rss_mb']:.0f} MB"
+    )
+    print(
+        f"outputs in {out}/: persons.csv pairs.csv review.csv rejects.csv model.json "
+        "summary.json histories.jsonl"
+    )

@@ -1,0 +1,60 @@
+"""Service settings from the environment (prefix ``VAXLINK_``), with the matching settings nested."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from matcher.settings import MatchSettings
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/vaxlink.db"
+
+
+class Settings(BaseSettings):
+    """Everything the HTTP service needs; every field can be set as ``VAXLINK_<NAME>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VAXLINK_", env_nested_delimiter="__", extra="ignore", frozen=True
+    )
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db",
+    )
+    max_upload_bytes: int = Field(
+        default=200 * 1024 * 1024, ge=1024, description="largest accepted upload (413 above)"
+    )
+    upload_dir: Path | None = Field(
+        default=None, description="folder for upload temp files (system temp dir when unset)"
+    )
+    matching: MatchSettings = Field(
+        default_factory=MatchSettings, description="blocking, thresholds and training knobs"
+    )
+    migrate_on_start: bool = Field(
+        default=True, description="apply the Alembic migrations when the app starts"
+    )
+    environment: str = Field(default="development", description="development | production")
+    sql_echo: bool = Field(default=False, description="log every SQL statement (development)")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe(self) -> Self:
+        if self.environment == "production" and self.database_url.startswith("sqlite"):
+            raise ValueError("production must not run on SQLite: set VAXLINK_DATABASE_URL")
+        if self.environment == "production" and self.sql_echo:
+            raise ValueError("sql_echo would log personal data: disable it in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is a SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests override this dependency)."""
+    return Settings()

@@ -1,0 +1,403 @@
+"""Incremental linking on the store: the touched records, their blocking neighbours and the
+neighbours' whole clusters are relinked with matcher's stages, then persisted in one transaction.
+
+Name term frequencies and the prior's population come from the whole store, so a subset
+scores a pair as a full relink would. A full relink is the same routine with every record in scope.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from api import repository as repo
+from matcher import columns as c
+from matcher import persons as p
+from matcher.blocking import block_pairs
+from matcher.compare import FIELDS, FUZZY_PINYIN, LEFT, RIGHT, compare_pairs, level_column
+from matcher.decisions import DECISION, LEVEL_DOSES, RULES_FIRED, Decision, apply_rules
+from matcher.histories import build_histories, compare_dose_histories, history_documents
+from matcher.names import fuzzy_pinyin
+from matcher.normalise import normalise_doses
+from matcher.pipeline import ManualDecisions, _apply_manual, _cluster
+from matcher.resident_id import checksum_char
+from matcher.scoring import MATCH_WEIGHT, FSModel, train_model, weight_column
+from matcher.scoring import score_pairs as fs_score_pairs
+from matcher.settings import MatchSettings
+
+DB_RECORD = "db_record"
+ID_SUB, ID_SWAP = "id_sub", "id_swap"
+_LOCK = threading.Lock()  # one linking job at a time in this process
+_ID18 = "0123456789X"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStats:
+    """What one linking job did."""
+
+    records: int
+    persons: int
+    review_pairs: int
+    assignments: dict[int, str]
+    retrained: bool
+    seconds: float
+
+
+def normalise_stored(raw: pd.DataFrame, *, today: pd.Timestamp) -> pd.DataFrame:
+    """Stored canonical rows → the normalised dose frame (``db_record`` kept)."""
+    frame = raw.copy()
+    frame[c.FILE] = "store"
+    frame[c.ROW] = frame[c.ROW].astype("int64")
+    return normalise_doses(frame, today=today).doses
+
+
+# --- blocking keys in the database ---------------------------------------------------------
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or value == "" or value == 0 or pd.isna(value)
+
+
+def record_keys(records: pd.DataFrame, settings: MatchSettings) -> list[tuple[int, str, str]]:
+    """(db record, rule, value) for every blocking rule, plus one-edit keys of bad-checksum IDs."""
+    out: list[tuple[int, str, str]] = []
+    db = records[DB_RECORD].to_numpy()
+    for rule in settings.blocking_rules:
+        cols = [records[k].to_numpy(dtype=object) for k in rule.keys]
+        for i, values in enumerate(zip(*cols, strict=True)):
+            if not any(_missing(v) for v in values):
+                out.append((int(db[i]), rule.name, "\x1f".join(str(v) for v in values)[:300]))
+    if settings.one_edit_id_rule:
+        keys = records[c.ID_KEY].astype(object).to_numpy()
+        status = records[c.ID_STATUS].astype(object).to_numpy()
+        for i in np.flatnonzero(status == "checksum_error").tolist():
+            key = keys[i]
+            if isinstance(key, str) and len(key) == 18:
+                out.extend((int(db[i]), ID_SUB, k) for k in _deletion_keys(key))
+                out.extend((int(db[i]), ID_SWAP, k) for k in _swaps(key))
+    return out
+
+
+def _deletion_keys(key: str) -> list[str]:
+    return [f"{i}:{key[:i]}{key[i + 1 :]}" for i in range(18)]
+
+
+def _swaps(key: str) -> list[str]:
+    return [key[:i] + key[i + 1] + key[i] + key[i + 2 :] for i in range(17) if key[i] != key[i + 1]]
+
+
+def _substitutions(key: str) -> list[str]:
+    return [key[:i] + ch + key[i + 1 :] for i in range(18) for ch in _ID18 if ch != key[i]]
+
+
+def _checksum_ok(key: str) -> bool:
+    return key[:17].isdigit() and checksum_char(key[:17]) == key[17]
+
+
+def neighbour_records(session: Session, records: pd.DataFrame, settings: MatchSettings) -> set[int]:
+    """Stored records sharing a blocking key with ``records`` (or one ID edit away)."""
+    wanted: dict[str, set[str]] = {}
+    for _, rule, value in record_keys(records, settings):
+        if rule not in (ID_SUB, ID_SWAP):
+            wanted.setdefault(rule, set()).add(value)
+    id_keys: set[str] = set()
+    if settings.one_edit_id_rule:
+        for key in records[c.ID_KEY].dropna().astype(str):
+            if len(key) != 18:
+                continue
+            wanted.setdefault(ID_SUB, set()).update(_deletion_keys(key))
+            wanted.setdefault(ID_SWAP, set()).add(key)
+            if not _checksum_ok(key):
+                id_keys.update(_substitutions(key))
+                id_keys.update(_swaps(key))
+    return repo.records_sharing_keys(session=session, keys=wanted, id_keys=id_keys)
+
+
+def refresh_records(
+    session: Session, record_ids: Iterable[int], settings: MatchSettings, *, today: pd.Timestamp
+) -> pd.DataFrame:
+    """Rebuild the identity summary and blocking keys of records from their stored doses."""
+    ids = sorted(set(record_ids))
+    doses = normalise_stored(repo.load_doses(session=session, record_ids=ids), today=today)
+    records = _records_of(doses)
+    repo.update_records(
+        session=session,
+        fields=[
+            {
+                "id": int(r[DB_RECORD]),
+                "id_key": None if _missing(r[c.ID_KEY]) else str(r[c.ID_KEY]),
+                "name_simplified": None
+                if _missing(r[c.NAME_SIMPLIFIED])
+                else str(r[c.NAME_SIMPLIFIED])[:100],
+                "name_pinyin": None if _missing(r[c.NAME_PINYIN]) else str(r[c.NAME_PINYIN])[:200],
+                "birth_key": int(r[p.BIRTH_KEY]),
+                "n_doses": int(r[p.N_DOSES]),
+            }
+            for r in records.to_dict("records")
+        ],
+    )
+    repo.replace_record_keys(session=session, record_ids=ids, keys=record_keys(records, settings))
+    return records
+
+
+def _records_of(doses: pd.DataFrame) -> pd.DataFrame:
+    built = p.build_person_records(doses)
+    records = built.records
+    db = np.zeros(len(records), dtype=np.int64)
+    db[built.dose_record_ids] = doses[DB_RECORD].to_numpy(dtype=np.int64)
+    records[DB_RECORD] = db
+    return records
+
+
+# --- the link job --------------------------------------------------------------------------
+def link_scope(
+    session: Session,
+    seeds: set[int],
+    settings: MatchSettings,
+    *,
+    today: pd.Timestamp,
+    full: bool = False,
+    retrain: bool = False,
+) -> LinkStats:
+    """Relink ``seeds``, their blocking neighbours and the neighbours' clusters (or everything).
+
+    Must run inside the caller's transaction; serialised per process and, on PostgreSQL, by an
+    advisory lock.
+    """
+    started = time.perf_counter()
+    with _LOCK:
+        repo.lock_linking(session=session)
+        if full:
+            scope = repo.all_record_ids(session=session)
+            refresh_records(session, scope, settings, today=today)
+        else:
+            seed_records = refresh_records(session, seeds, settings, today=today)
+            scope = set(seeds) | neighbour_records(session, seed_records, settings)
+            old = repo.person_ids_of(session=session, record_ids=scope)
+            scope |= repo.records_of_persons(
+                session=session, person_ids={v for v in old.values() if v is not None}
+            )
+        if not scope:
+            return LinkStats(0, 0, 0, {}, False, 0.0)
+        old_pids = {v for v in repo.person_ids_of(session=session, record_ids=scope).values() if v}
+        doses = normalise_stored(repo.load_doses(session=session, record_ids=scope), today=today)
+        stored = repo.active_model(session=session)
+        model = None if (stored is None or retrain) else FSModel.from_json(stored)
+        same, different = repo.manual_pairs(session=session, record_ids=scope)
+        names = doses[c.NAME_SIMPLIFIED].dropna().astype(str).unique().tolist()
+        counts, total = repo.name_counts(session=session, names=names)
+        outcome = link_doses(
+            doses, settings, model=model, same=same, different=different,
+            name_counts=counts, total_records=total,
+        )  # fmt: skip
+        if model is None and _usable(outcome.model):
+            repo.save_model(
+                session=session,
+                model_json=outcome.model.to_json(),
+                trained_on_records=len(outcome.records),
+            )
+        _persist(session, doses, outcome, scope=scope, old_pids=old_pids, settings=settings,
+                 today=today)  # fmt: skip
+        assignments = dict(
+            zip(
+                outcome.records[DB_RECORD].tolist(),
+                outcome.records[c.PERSON_ID].tolist(),
+                strict=True,
+            )
+        )
+        return LinkStats(
+            records=len(outcome.records),
+            persons=int(outcome.records[c.PERSON_ID].nunique()),
+            review_pairs=int((outcome.pairs[DECISION] == Decision.REVIEW.value).sum()),
+            assignments=assignments,
+            retrained=model is None,
+            seconds=round(time.perf_counter() - started, 3),
+        )
+
+
+MIN_TRAINING_PAIRS = 20
+
+
+def _usable(model: FSModel) -> bool:
+    """A model worth keeping: finite parameters, trained on enough candidate pairs.
+
+    A first batch without internal duplicates gives no pairs to learn from; its (unused) model
+    is not stored, and the next job trains again.
+    """
+    values = [model.matches_per_record, *(x for f in model.m.values() for x in f)]
+    values += [x for f in model.u.values() for x in f]
+    return model.trained_on_pairs >= MIN_TRAINING_PAIRS and bool(np.isfinite(values).all())
+
+
+@dataclass(frozen=True, slots=True)
+class LinkOutcome:
+    """Records with person ids (and ``db_record``), kept pairs, the model, dose → record."""
+
+    records: pd.DataFrame
+    pairs: pd.DataFrame
+    model: FSModel
+    dose_record_ids: npt.NDArray[np.int64]
+
+
+def link_doses(
+    doses: pd.DataFrame,
+    settings: MatchSettings,
+    *,
+    model: FSModel | None,
+    same: list[tuple[int, int]],
+    different: list[tuple[int, int]],
+    name_counts: dict[str, int] | None = None,
+    total_records: int | None = None,
+) -> LinkOutcome:
+    """matcher's link stages with name frequencies taken from the store (see module doc).
+
+    ``same`` / ``different`` are auditor decisions as db record pairs.
+    """
+    built = p.build_person_records(doses)
+    records = built.records
+    records[FUZZY_PINYIN] = fuzzy_pinyin(records[c.NAME_PINYIN])
+    db = np.zeros(len(records), dtype=np.int64)
+    db[built.dose_record_ids] = doses[DB_RECORD].to_numpy(dtype=np.int64)
+    records[DB_RECORD] = db
+    candidates, _ = block_pairs(records, settings)
+    levels = compare_pairs(records, candidates, jw_thresholds=settings.name_jw_thresholds)
+    dose_frame = pd.DataFrame(
+        {
+            c.RECORD_ID: built.dose_record_ids,
+            c.DOSE_DATE: doses[c.DOSE_DATE].to_numpy(),
+            c.PRODUCT_CODE: doses[c.PRODUCT_CODE].to_numpy(),
+            c.LOT_NUMBER: doses[c.LOT_NUMBER].to_numpy(),
+        }
+    )
+    levels[LEVEL_DOSES] = compare_dose_histories(levels[[LEFT, RIGHT]], dose_frame)
+    if model is None:
+        seed_mask = (levels[level_column("id")] == 3).to_numpy() & (
+            records[p.TRUSTED_ID].notna().to_numpy()[levels[LEFT].to_numpy()]
+        )
+        model = train_model(
+            records, levels, seed_mask=seed_mask, u_sample_pairs=settings.u_sample_pairs,
+            em_max_pairs=settings.em_max_pairs, em_iterations=settings.em_iterations,
+            em_tolerance=settings.em_tolerance, seed=settings.seed,
+            jw_thresholds=settings.name_jw_thresholds,
+        )  # fmt: skip
+    if name_counts is not None and total_records:
+        names = records[c.NAME_SIMPLIFIED].astype(object)
+        counts = names.map(lambda v: name_counts.get(v, 0) if isinstance(v, str) else 0)
+        scored = fs_score_pairs(
+            records, levels, model, population=total_records,
+            name_frequencies=counts.to_numpy(dtype=np.float64) / total_records,
+        )  # fmt: skip
+    else:
+        scored = fs_score_pairs(records, levels, model)
+    scored = apply_rules(records, scored, settings)
+    local = {int(d): i for i, d in enumerate(db.tolist())}
+    manual = ManualDecisions(
+        same=_local_pairs(same, local), different=_local_pairs(different, local)
+    )
+    scored = _apply_manual(scored, manual)
+    scored, records = _cluster(records, scored, manual)
+    kept = scored[scored[DECISION] != Decision.NON_MATCH.value].reset_index(drop=True)
+    return LinkOutcome(
+        records=records, pairs=kept, model=model, dose_record_ids=built.dose_record_ids
+    )
+
+
+def _local_pairs(
+    pairs: list[tuple[int, int]], local: dict[int, int]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    kept = [(local[a], local[b]) for a, b in pairs if a in local and b in local]
+    left = np.array([min(a, b) for a, b in kept], dtype=np.int64)
+    right = np.array([max(a, b) for a, b in kept], dtype=np.int64)
+    return left, right
+
+
+def _band(weight: float, settings: MatchSettings) -> str:
+    third = (settings.match_weight - settings.review_weight) / 3
+    if weight >= settings.review_weight + 2 * third:
+        return "high"
+    return "mid" if weight >= settings.review_weight + third else "low"
+
+
+def _persist(
+    session: Session,
+    doses: pd.DataFrame,
+    outcome: LinkOutcome,
+    *,
+    scope: set[int],
+    old_pids: set[str],
+    settings: MatchSettings,
+    today: pd.Timestamp,
+) -> None:
+    records = outcome.records
+    pid_of_dose = records[c.PERSON_ID].to_numpy()[outcome.dose_record_ids]
+    with_pid = doses.assign(**{c.PERSON_ID: pid_of_dose})
+    documents = person_documents(with_pid, today=today)
+    sizes = records[c.PERSON_ID].value_counts()
+    persons = {pid: (int(sizes[pid]), json.dumps(doc, ensure_ascii=False, default=str))
+               for pid, doc in documents.items()}  # fmt: skip
+    review = outcome.pairs[outcome.pairs[DECISION] == Decision.REVIEW.value]
+    db = records[DB_RECORD].to_numpy()
+    src = records[c.SOURCE].astype(str).to_numpy()
+    year = records[p.BIRTH_YEAR].to_numpy()
+    rows = []
+    for r in review.to_dict("records"):
+        a, b = int(r[LEFT]), int(r[RIGHT])
+        if db[a] > db[b]:
+            a, b = b, a
+        years = [int(y) for y in (year[a], year[b]) if y > 0]
+        weight = float(r[MATCH_WEIGHT])
+        rows.append(
+            repo.ReviewRow(
+                record_l=int(db[a]), record_r=int(db[b]), match_weight=weight,
+                band=_band(weight, settings), province_l=src[a], province_r=src[b],
+                birth_year=min(years) if years else 0, evidence=_evidence(r),
+            )
+        )  # fmt: skip
+    repo.save_assignments(
+        session=session,
+        assignments=dict(zip(db.tolist(), records[c.PERSON_ID].tolist(), strict=True)),
+        persons=persons,
+        removed=old_pids - set(persons),
+        reviews=rows,
+        scope=scope,
+    )
+
+
+def _evidence(pair: dict[Any, Any]) -> dict[str, Any]:
+    levels = {f: int(pair[level_column(f)]) for f in FIELDS}
+    if LEVEL_DOSES in pair:
+        levels["doses"] = int(pair[LEVEL_DOSES])
+    weights = {f: round(float(pair[weight_column(f)]), 3) for f in FIELDS}
+    weights["rules"] = round(float(pair.get("weight_rules", 0.0)), 3)
+    fired = str(pair.get(RULES_FIRED) or "")
+    return {"levels": levels, "weights": weights, "rules_fired": [x for x in fired.split(";") if x]}
+
+
+def person_documents(doses: pd.DataFrame, *, today: pd.Timestamp) -> dict[str, dict[str, Any]]:
+    """History document per person id of a dose frame that has ``person_id``."""
+    if doses.empty:
+        return {}
+    histories = build_histories(doses, today=today)
+    identity_cols = [
+        col
+        for col in (c.PERSON_ID, c.SOURCE, c.PERSON_REF, c.NAME, c.ID_KEY, c.SEX, c.BIRTH_DATE)
+        if col in doses.columns
+    ]
+    return {
+        str(doc["person_id"]): doc for doc in history_documents(histories, doses[identity_cols])
+    }
+
+
+def merged_document(doses: pd.DataFrame, *, today: pd.Timestamp) -> dict[str, Any] | None:
+    """The history the doses would have as one person (review "would-be merge")."""
+    if doses.empty:
+        return None
+    docs = person_documents(doses.assign(**{c.PERSON_ID: "merged"}), today=today)
+    return docs.get("merged")

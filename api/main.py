@@ -1,0 +1,72 @@
+"""The FastAPI application: ``create_app(settings)`` wires the database, routers and metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+
+from api.config import Settings, get_settings
+from api.db import Database
+from api.metrics import Metrics
+from api.routes import admin, batches, ops, persons, reviews
+
+logger = logging.getLogger("vaxlink.api")
+
+DESCRIPTION = """Merge API of vaxlink: provincial uploads, incremental linking, merged dose
+histories for the national aggregator, the auditors' review queue, roles and audit.
+
+Authenticate with `Authorization: Bearer <key>` (`vaxlink keys create --role …`). ID numbers
+and names go in request bodies only, never in URLs; every answer masks identifiers."""
+
+
+def _route_template(request: Request) -> str:
+    """The matched route's path template (never the raw path), for metrics and logs."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "unmatched"))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A configured app; the schema is migrated at start-up unless disabled."""
+    settings = settings or get_settings()
+    database = Database(settings)
+    if settings.migrate_on_start:
+        database.migrate()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        database.dispose()
+
+    app = FastAPI(
+        title="vaxlink merge API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.database = database
+    app.state.metrics = Metrics()
+    app.dependency_overrides[get_settings] = lambda: settings
+    for router in (batches.router, persons.router, reviews.router, admin.router, ops.router):
+        app.include_router(router)
+
+    @app.middleware("http")
+    async def observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            seconds = time.perf_counter() - started
+            route = _route_template(request)
+            app.state.metrics.observe(request.method, route, status, seconds)
+            logger.info("%s %s %d %.1fms", request.method, route, status, seconds * 1000)
+
+    return app

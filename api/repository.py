@@ -1,0 +1,710 @@
+"""Every query and write. Keyword-only; returns plain values, frames or schemas, never ORM rows."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Select, and_, delete, func, insert, or_, select, text, update
+from sqlalchemy.orm import Session
+
+from api import models as m
+from api.auth import Principal, Role, hash_token, new_token
+from api.schemas import (
+    AuditEntryPublic,
+    BatchCounts,
+    BatchPublic,
+    DecisionPublic,
+    KeyPublic,
+    RejectPublic,
+    ReviewSummary,
+)
+from matcher import columns as c
+
+CHUNK = 500  # values per IN (...) list
+DOSE_COLUMNS = (
+    c.SOURCE,
+    c.PERSON_REF,
+    c.ID_TYPE,
+    c.ID_NUMBER,
+    c.NAME,
+    c.SEX,
+    c.BIRTH_DATE,
+    c.PHONE,
+    c.DOSE_DATE,
+    c.VACCINE,
+    c.LOT_NUMBER,
+    c.DOSE_SEQ,
+    c.SITE,
+)
+
+
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+# --- keys ----------------------------------------------------------------------------------
+def create_key(*, session: Session, role: Role, province: str | None, label: str = "") -> KeyPublic:
+    """Store a new key (hashed) and return its metadata with the token, shown only now."""
+    token = new_token()
+    row = m.ApiKey(
+        key_hash=hash_token(token), prefix=token[:10], role=role.value, province=province,
+        label=label,
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    return KeyPublic(
+        key_id=row.id, role=role, province=province, label=label, prefix=row.prefix,
+        created_at=row.created_at, token=token,
+    )  # fmt: skip
+
+
+def principal_for_token(*, session: Session, token: str) -> Principal | None:
+    """The caller owning ``token``, or None for unknown or revoked keys."""
+    row = session.scalar(select(m.ApiKey).where(m.ApiKey.key_hash == hash_token(token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    return Principal(key_id=row.id, role=Role(row.role), province=row.province, label=row.label)
+
+
+# --- batches -------------------------------------------------------------------------------
+def _batch_public(row: m.Batch, *, duplicate: bool = False) -> BatchPublic:
+    return BatchPublic(
+        batch_id=row.id,
+        province=row.province,
+        status=row.status,
+        duplicate=duplicate,
+        content_sha256=row.content_sha256,
+        counts=BatchCounts(
+            rows_accepted=row.rows_accepted,
+            rows_rejected=row.rows_rejected,
+            records_touched=row.records_touched,
+            persons_new=row.persons_new,
+            persons_linked=row.persons_linked,
+            persons_review=row.persons_review,
+        ),
+        error=row.error,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+    )
+
+
+def batch_by_content(*, session: Session, dedup_key: str) -> BatchPublic | None:
+    """The applied batch with this deduplication key (province + content hash), if any."""
+    row = session.scalar(select(m.Batch).where(m.Batch.dedup_key == dedup_key))
+    return None if row is None else _batch_public(row, duplicate=True)
+
+
+def get_batch(*, session: Session, batch_id: str) -> BatchPublic | None:
+    """One batch by id."""
+    row = session.get(m.Batch, batch_id)
+    return None if row is None else _batch_public(row)
+
+
+def create_batch(
+    *, session: Session, batch_id: str, province: str, sha256: str, filename: str,
+    key_id: int | None, status: str = "processing", error: str | None = None,
+) -> None:  # fmt: skip
+    """Insert a batch row."""
+    session.add(
+        m.Batch(
+            id=batch_id, province=province, content_sha256=sha256, filename=filename[:255],
+            status=status, created_by=key_id, error=error,
+            finished_at=m.utcnow() if status in ("done", "failed") else None,
+        )
+    )  # fmt: skip
+    session.flush()
+
+
+def finish_batch(
+    *, session: Session, batch_id: str, dedup_key: str, counts: BatchCounts
+) -> BatchPublic:
+    """Mark a batch done with its counts; from now on its key deduplicates."""
+    row = session.get_one(m.Batch, batch_id)
+    row.status = "done"
+    row.dedup_key = dedup_key
+    row.finished_at = m.utcnow()
+    for key, value in counts.model_dump().items():
+        setattr(row, key, value)
+    session.flush()
+    return _batch_public(row)
+
+
+def insert_rejects(*, session: Session, batch_id: str, rejects: pd.DataFrame) -> None:
+    """Store rejected rows."""
+    rows = [
+        {
+            "batch_id": batch_id,
+            "file": None if pd.isna(r[c.FILE]) else str(r[c.FILE]),
+            "row": int(r[c.ROW]),
+            "source": None if pd.isna(r[c.SOURCE]) else str(r[c.SOURCE])[:40],
+            "field": None if pd.isna(r[c.FIELD]) else str(r[c.FIELD]),
+            "reason": str(r[c.REASON]),
+        }
+        for r in rejects.to_dict("records")
+    ]
+    if rows:
+        session.execute(insert(m.RejectedRow), rows)
+
+
+def list_rejects(*, session: Session, batch_id: str) -> list[RejectPublic]:
+    """Rejected rows of a batch in row order."""
+    rows = session.scalars(
+        select(m.RejectedRow).where(m.RejectedRow.batch_id == batch_id).order_by(m.RejectedRow.row)
+    )
+    return [
+        RejectPublic(file=r.file, row=r.row, source=r.source, field=r.field, reason=r.reason)
+        for r in rows
+    ]
+
+
+# --- records and doses ---------------------------------------------------------------------
+def upsert_records(
+    *, session: Session, batch_id: str, keys: pd.DataFrame
+) -> tuple[dict[tuple[str, str], int], set[int]]:
+    """Ids of the (source, person_ref) records, created when new; also the set of new ids."""
+    wanted = {(str(s), str(r)) for s, r in keys[[c.SOURCE, c.PERSON_REF]].itertuples(index=False)}
+    found: dict[tuple[str, str], int] = {}
+    by_source: dict[str, list[str]] = {}
+    for source, ref in wanted:
+        by_source.setdefault(source, []).append(ref)
+    for source, refs in by_source.items():
+        for part in _chunks(sorted(refs)):
+            stmt = select(m.PersonRecord.id, m.PersonRecord.person_ref).where(
+                m.PersonRecord.source == source, m.PersonRecord.person_ref.in_(part)
+            )
+            for rid, ref in session.execute(stmt):
+                found[(source, ref)] = rid
+    missing = sorted(wanted - set(found))
+    new_ids: set[int] = set()
+    for source, ref in missing:
+        row = m.PersonRecord(source=source, person_ref=ref, first_batch_id=batch_id)
+        session.add(row)
+        session.flush()
+        found[(source, ref)] = row.id
+        new_ids.add(row.id)
+    return found, new_ids
+
+
+def insert_doses(*, session: Session, batch_id: str, doses: pd.DataFrame) -> None:
+    """Store accepted dose rows (canonical text) with their record ids (column ``db_record``)."""
+    columns = [col for col in DOSE_COLUMNS if col in doses.columns]
+    frame = doses[[*columns, c.ROW, "db_record"]].astype(object)
+    rows: list[dict[str, Any]] = []
+    for r in frame.to_dict("records"):
+        row: dict[str, Any] = {col: (None if pd.isna(r[col]) else str(r[col])) for col in columns}
+        row.update(batch_id=batch_id, row=int(r[c.ROW]), record_id=int(r["db_record"]))
+        rows.append(row)
+    for part in _chunks(rows, 5000):
+        session.execute(insert(m.DoseRow), list(part))
+
+
+def load_doses(*, session: Session, record_ids: Iterable[int] | None) -> pd.DataFrame:
+    """Stored dose rows (canonical text columns, ``row``, ``db_record``) of records, or all."""
+    cols = [getattr(m.DoseRow, col) for col in DOSE_COLUMNS]
+    base = select(*cols, m.DoseRow.row, m.DoseRow.record_id.label("db_record"))
+    frames = []
+    if record_ids is None:
+        frames.append(pd.DataFrame(session.execute(base.order_by(m.DoseRow.id)).all()))
+    else:
+        for part in _chunks(sorted(set(record_ids))):
+            stmt = base.where(m.DoseRow.record_id.in_(part)).order_by(m.DoseRow.id)
+            frames.append(pd.DataFrame(session.execute(stmt).all()))
+    frames = [f for f in frames if len(f)]
+    names = [*DOSE_COLUMNS, c.ROW, "db_record"]
+    if not frames:
+        return pd.DataFrame({n: pd.Series(dtype=object) for n in names})
+    out = pd.concat(frames, ignore_index=True)
+    out.columns = names
+    return out
+
+
+def update_records(*, session: Session, fields: list[dict[str, Any]]) -> None:
+    """Update the identity summary columns of records (``id`` plus the columns to set)."""
+    if fields:
+        session.execute(update(m.PersonRecord), fields)
+
+
+def replace_record_keys(
+    *, session: Session, record_ids: Sequence[int], keys: list[tuple[int, str, str]]
+) -> None:
+    """Replace the blocking-key rows of these records."""
+    for part in _chunks(list(record_ids)):
+        session.execute(delete(m.RecordKey).where(m.RecordKey.record_id.in_(part)))
+    rows = [{"record_id": r, "rule": rule, "value": v} for r, rule, v in set(keys)]
+    for chunk in _chunks(rows, 5000):
+        session.execute(insert(m.RecordKey), list(chunk))
+
+
+def records_sharing_keys(
+    *, session: Session, keys: dict[str, set[str]], id_keys: set[str]
+) -> set[int]:
+    """Records with any of these (rule → values) blocking keys or any of these ID keys."""
+    out: set[int] = set()
+    for rule, values in keys.items():
+        for part in _chunks(sorted(values)):
+            stmt = select(m.RecordKey.record_id).where(
+                m.RecordKey.rule == rule, m.RecordKey.value.in_(part)
+            )
+            out.update(session.scalars(stmt))
+    for part in _chunks(sorted(id_keys)):
+        out.update(
+            session.scalars(select(m.PersonRecord.id).where(m.PersonRecord.id_key.in_(part)))
+        )
+    return out
+
+
+def all_record_ids(*, session: Session) -> set[int]:
+    """Every stored record id."""
+    return set(session.scalars(select(m.PersonRecord.id)))
+
+
+def person_ids_of(*, session: Session, record_ids: Iterable[int]) -> dict[int, str | None]:
+    """Current person id of each record."""
+    out: dict[int, str | None] = {}
+    for part in _chunks(sorted(set(record_ids))):
+        stmt = select(m.PersonRecord.id, m.PersonRecord.person_id).where(
+            m.PersonRecord.id.in_(part)
+        )
+        out.update(dict(session.execute(stmt).all()))
+    return out
+
+
+def records_of_persons(*, session: Session, person_ids: Iterable[str]) -> set[int]:
+    """Record ids of these persons."""
+    out: set[int] = set()
+    for part in _chunks(sorted(set(person_ids))):
+        stmt = select(m.PersonRecord.id).where(m.PersonRecord.person_id.in_(part))
+        out.update(session.scalars(stmt))
+    return out
+
+
+def name_counts(*, session: Session, names: Iterable[str]) -> tuple[dict[str, int], int]:
+    """Stored records per simplified name (for these names) and the number of records."""
+    counts: dict[str, int] = {}
+    for part in _chunks(sorted(set(names))):
+        stmt = (
+            select(m.PersonRecord.name_simplified, func.count())
+            .where(m.PersonRecord.name_simplified.in_(part))
+            .group_by(m.PersonRecord.name_simplified)
+        )
+        counts.update({str(k): int(v) for k, v in session.execute(stmt)})
+    total = session.scalar(select(func.count()).select_from(m.PersonRecord)) or 0
+    return counts, int(total)
+
+
+def manual_pairs(
+    *, session: Session, record_ids: set[int]
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Active auditor decisions (same, different) with both records among ``record_ids``."""
+    same: list[tuple[int, int]] = []
+    different: list[tuple[int, int]] = []
+    stmt = (
+        select(m.DecisionPair.record_l, m.DecisionPair.record_r, m.Decision.verdict)
+        .join(m.Decision, m.Decision.id == m.DecisionPair.decision_id)
+        .where(m.Decision.undone_at.is_(None), m.Decision.verdict.in_(["same", "different"]))
+    )
+    for left, right, verdict in session.execute(stmt):
+        if left in record_ids and right in record_ids:
+            (same if verdict == "same" else different).append((left, right))
+    return same, different
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRow:
+    """A review pair produced by linking (db record ids, left < right)."""
+
+    record_l: int
+    record_r: int
+    match_weight: float
+    band: str
+    province_l: str
+    province_r: str
+    birth_year: int
+    evidence: dict[str, Any]
+
+
+def save_assignments(
+    *,
+    session: Session,
+    assignments: dict[int, str],
+    persons: dict[str, tuple[int, str]],
+    removed: set[str],
+    reviews: list[ReviewRow],
+    scope: set[int],
+) -> None:
+    """Write person ids of records, replace persons, refresh open review pairs in ``scope``."""
+    by_person: dict[str, list[int]] = {}
+    for rid, pid in assignments.items():
+        by_person.setdefault(pid, []).append(rid)
+    for pid, rids in by_person.items():
+        for part in _chunks(sorted(rids)):
+            session.execute(
+                update(m.PersonRecord).where(m.PersonRecord.id.in_(part)).values(person_id=pid)
+            )
+    gone = sorted(removed | set(persons))
+    for part in _chunks(gone):
+        session.execute(delete(m.Person).where(m.Person.person_id.in_(part)))
+    rows = [
+        {"person_id": pid, "n_records": n, "history": doc, "updated_at": m.utcnow()}
+        for pid, (n, doc) in persons.items()
+    ]
+    for chunk in _chunks(rows, 2000):
+        session.execute(insert(m.Person), list(chunk))
+    scope_list = sorted(scope)
+    for part in _chunks(scope_list):
+        session.execute(
+            delete(m.ReviewItem).where(
+                m.ReviewItem.status == "open",
+                or_(m.ReviewItem.record_l.in_(part), m.ReviewItem.record_r.in_(part)),
+                # items with (undone) decisions stay: the decision history points at them
+                m.ReviewItem.id.not_in(
+                    select(m.Decision.review_id).where(m.Decision.review_id.is_not(None))
+                ),
+            )
+        )
+    existing: set[tuple[int, int]] = set()
+    for part in _chunks(sorted({r.record_l for r in reviews})):
+        stmt = select(m.ReviewItem.record_l, m.ReviewItem.record_r).where(
+            m.ReviewItem.record_l.in_(part)
+        )
+        existing.update(session.execute(stmt))
+    fresh = [
+        {
+            "record_l": r.record_l, "record_r": r.record_r, "match_weight": r.match_weight,
+            "band": r.band, "province_l": r.province_l, "province_r": r.province_r,
+            "birth_year": r.birth_year, "evidence": json.dumps(r.evidence), "status": "open",
+            "created_at": m.utcnow(),
+        }
+        for r in reviews
+        if (r.record_l, r.record_r) not in existing
+    ]  # fmt: skip
+    for chunk in _chunks(fresh, 2000):
+        session.execute(insert(m.ReviewItem), list(chunk))
+
+
+def open_review_records(*, session: Session, record_ids: set[int]) -> set[int]:
+    """Which of these records are in an open review pair."""
+    out: set[int] = set()
+    for part in _chunks(sorted(record_ids)):
+        for side in (m.ReviewItem.record_l, m.ReviewItem.record_r):
+            stmt = select(side).where(m.ReviewItem.status == "open", side.in_(part))
+            out.update(session.scalars(stmt))
+    return out
+
+
+def record_sources(*, session: Session, record_ids: Iterable[int]) -> dict[int, str]:
+    """First batch id of each record."""
+    out: dict[int, str] = {}
+    for part in _chunks(sorted(set(record_ids))):
+        stmt = select(m.PersonRecord.id, m.PersonRecord.first_batch_id).where(
+            m.PersonRecord.id.in_(part)
+        )
+        out.update(dict(session.execute(stmt).all()))
+    return out
+
+
+def person_partition(*, session: Session) -> dict[tuple[str, str], str | None]:
+    """(source, person_ref) → person id, for every record (tests and relink reports)."""
+    stmt = select(m.PersonRecord.source, m.PersonRecord.person_ref, m.PersonRecord.person_id)
+    return {(s, r): p for s, r, p in session.execute(stmt)}
+
+
+# --- models --------------------------------------------------------------------------------
+def active_model(*, session: Session) -> str | None:
+    """JSON of the newest active model."""
+    stmt = (
+        select(m.ModelVersion.model_json)
+        .where(m.ModelVersion.active.is_(True))
+        .order_by(m.ModelVersion.id.desc())
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def save_model(*, session: Session, model_json: str, trained_on_records: int) -> None:
+    """Store a model and make it the active one."""
+    session.execute(update(m.ModelVersion).values(active=False))
+    session.add(m.ModelVersion(model_json=model_json, trained_on_records=trained_on_records))
+    session.flush()
+
+
+def lock_linking(*, session: Session) -> None:
+    """Serialise linking across processes on PostgreSQL (a transaction-scoped advisory lock)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(5150001)"))
+
+
+# --- persons and histories -----------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RecordInfo:
+    """A record's identity summary (raw values: mask before returning them)."""
+
+    record_id: int
+    source: str
+    person_ref: str
+    person_id: str | None
+    id_key: str | None
+    name_simplified: str | None
+    name_pinyin: str | None
+    n_doses: int
+
+
+def _record_info(row: m.PersonRecord) -> RecordInfo:
+    return RecordInfo(
+        record_id=row.id, source=row.source, person_ref=row.person_ref, person_id=row.person_id,
+        id_key=row.id_key, name_simplified=row.name_simplified, name_pinyin=row.name_pinyin,
+        n_doses=row.n_doses,
+    )  # fmt: skip
+
+
+def records_by_id_key(*, session: Session, id_key: str) -> list[RecordInfo]:
+    """Records carrying this ID key."""
+    rows = session.scalars(select(m.PersonRecord).where(m.PersonRecord.id_key == id_key))
+    return [_record_info(r) for r in rows]
+
+
+def records_by_ids(*, session: Session, record_ids: Iterable[int]) -> list[RecordInfo]:
+    """Records by id, in id order."""
+    out: list[RecordInfo] = []
+    for part in _chunks(sorted(set(record_ids))):
+        stmt = select(m.PersonRecord).where(m.PersonRecord.id.in_(part)).order_by(m.PersonRecord.id)
+        out.extend(_record_info(r) for r in session.scalars(stmt))
+    return out
+
+
+def records_of_person(*, session: Session, person_id: str) -> list[RecordInfo]:
+    """Records of one person."""
+    stmt = (
+        select(m.PersonRecord)
+        .where(m.PersonRecord.person_id == person_id)
+        .order_by(m.PersonRecord.id)
+    )
+    return [_record_info(r) for r in session.scalars(stmt)]
+
+
+def person_history(*, session: Session, person_id: str) -> dict[str, Any] | None:
+    """The stored history document of a person."""
+    doc = session.scalar(select(m.Person.history).where(m.Person.person_id == person_id))
+    return None if doc is None else dict(json.loads(doc))
+
+
+def person_histories(*, session: Session, person_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Stored history documents of several persons."""
+    out: dict[str, dict[str, Any]] = {}
+    for part in _chunks(sorted(set(person_ids))):
+        stmt = select(m.Person.person_id, m.Person.history).where(m.Person.person_id.in_(part))
+        out.update({pid: json.loads(doc) for pid, doc in session.execute(stmt)})
+    return out
+
+
+# --- reviews and decisions -----------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ReviewData:
+    """A review item with its evidence."""
+
+    review_id: int
+    status: str
+    record_l: int
+    record_r: int
+    match_weight: float
+    band: str
+    evidence: dict[str, Any]
+
+
+def _review_filter(
+    stmt: Select[Any], *, province: str | None, band: str | None, status: str | None,
+    birth_year_min: int | None, birth_year_max: int | None,
+) -> Select[Any]:  # fmt: skip
+    if province is not None:
+        stmt = stmt.where(
+            or_(m.ReviewItem.province_l == province, m.ReviewItem.province_r == province)
+        )
+    if band is not None:
+        stmt = stmt.where(m.ReviewItem.band == band)
+    if status is not None:
+        stmt = stmt.where(m.ReviewItem.status == status)
+    if birth_year_min is not None:
+        stmt = stmt.where(m.ReviewItem.birth_year >= birth_year_min)
+    if birth_year_max is not None:
+        stmt = stmt.where(
+            and_(m.ReviewItem.birth_year > 0, m.ReviewItem.birth_year <= birth_year_max)
+        )
+    return stmt
+
+
+def list_reviews(
+    *, session: Session, province: str | None, band: str | None, status: str | None,
+    birth_year_min: int | None, birth_year_max: int | None, offset: int, limit: int,
+) -> tuple[list[ReviewSummary], int]:  # fmt: skip
+    """A page of review items (strongest first) and the total matching the filters."""
+
+    def filtered(stmt: Select[Any]) -> Select[Any]:
+        return _review_filter(
+            stmt, province=province, band=band, status=status,
+            birth_year_min=birth_year_min, birth_year_max=birth_year_max,
+        )  # fmt: skip
+
+    count = session.scalar(filtered(select(func.count(m.ReviewItem.id)))) or 0
+    stmt = filtered(select(m.ReviewItem))
+    stmt = stmt.order_by(m.ReviewItem.match_weight.desc(), m.ReviewItem.id).offset(offset)
+    rows = session.scalars(stmt.limit(limit))
+    data = [
+        ReviewSummary(
+            review_id=r.id, status=r.status, match_weight=round(r.match_weight, 3), band=r.band,
+            provinces=[r.province_l, r.province_r], birth_year=r.birth_year or None,
+            created_at=r.created_at,
+        )
+        for r in rows
+    ]  # fmt: skip
+    return data, int(count)
+
+
+def review_backlog(*, session: Session) -> int:
+    """Open review items."""
+    stmt = select(func.count(m.ReviewItem.id)).where(m.ReviewItem.status == "open")
+    return int(session.scalar(stmt) or 0)
+
+
+def get_review(*, session: Session, review_id: int) -> ReviewData | None:
+    """One review item."""
+    row = session.get(m.ReviewItem, review_id)
+    if row is None:
+        return None
+    return ReviewData(
+        review_id=row.id, status=row.status, record_l=row.record_l, record_r=row.record_r,
+        match_weight=row.match_weight, band=row.band, evidence=json.loads(row.evidence),
+    )  # fmt: skip
+
+
+def set_review_status(*, session: Session, review_id: int, status: str) -> None:
+    """Mark a review item open or decided."""
+    session.execute(update(m.ReviewItem).where(m.ReviewItem.id == review_id).values(status=status))
+
+
+def _decision_public(row: m.Decision) -> DecisionPublic:
+    return DecisionPublic(
+        decision_id=row.id, kind=row.kind, verdict=row.verdict, review_id=row.review_id,
+        reason=row.reason, created_at=row.created_at, undone_at=row.undone_at,
+    )  # fmt: skip
+
+
+def create_decision(
+    *, session: Session, kind: str, verdict: str, reason: str, actor_key_id: int,
+    pairs: Sequence[tuple[int, int]], review_id: int | None = None, person_id: str | None = None,
+) -> DecisionPublic:  # fmt: skip
+    """Record a decision and the record pairs it constrains."""
+    row = m.Decision(
+        kind=kind, verdict=verdict, reason=reason, actor_key_id=actor_key_id,
+        review_id=review_id, person_id=person_id,
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    rows = [{"decision_id": row.id, "record_l": min(a, b), "record_r": max(a, b)} for a, b in pairs]
+    for chunk in _chunks(rows, 2000):
+        session.execute(insert(m.DecisionPair), list(chunk))
+    return _decision_public(row)
+
+
+def get_decision(*, session: Session, decision_id: int) -> DecisionPublic | None:
+    """One decision."""
+    row = session.get(m.Decision, decision_id)
+    return None if row is None else _decision_public(row)
+
+
+def decisions_for_review(*, session: Session, review_id: int) -> list[DecisionPublic]:
+    """Decisions taken on a review item, oldest first."""
+    stmt = select(m.Decision).where(m.Decision.review_id == review_id).order_by(m.Decision.id)
+    return [_decision_public(r) for r in session.scalars(stmt)]
+
+
+def decision_records(*, session: Session, decision_id: int) -> set[int]:
+    """Records a decision constrains."""
+    stmt = select(m.DecisionPair.record_l, m.DecisionPair.record_r).where(
+        m.DecisionPair.decision_id == decision_id
+    )
+    return {rid for pair in session.execute(stmt) for rid in pair}
+
+
+def undo_decision(*, session: Session, decision_id: int, actor_key_id: int) -> None:
+    """Mark a decision undone (it stays in the table)."""
+    session.execute(
+        update(m.Decision)
+        .where(m.Decision.id == decision_id)
+        .values(undone_at=m.utcnow(), undone_by=actor_key_id)
+    )
+
+
+def supersede_same_decisions(
+    *, session: Session, groups: tuple[set[int], set[int]], actor_key_id: int
+) -> list[int]:
+    """Undo active "same" decisions that join the two groups (a split overrides them)."""
+    left, right = groups
+    stmt = (
+        select(m.Decision.id, m.DecisionPair.record_l, m.DecisionPair.record_r)
+        .join(m.DecisionPair, m.Decision.id == m.DecisionPair.decision_id)
+        .where(m.Decision.undone_at.is_(None), m.Decision.verdict == "same")
+    )
+    hit = sorted(
+        {
+            did
+            for did, a, b in session.execute(stmt)
+            if (a in left and b in right) or (a in right and b in left)
+        }
+    )
+    for did in hit:
+        undo_decision(session=session, decision_id=did, actor_key_id=actor_key_id)
+    return hit
+
+
+# --- audit ---------------------------------------------------------------------------------
+def add_audit(
+    *, session: Session, actor: Principal | None, action: str, person_id: str | None = None,
+    target: str | None = None, reason: str | None = None, detail: dict[str, Any] | None = None,
+) -> None:  # fmt: skip
+    """Append one audit entry (never personal data in ``detail``)."""
+    session.add(
+        m.AuditEntry(
+            actor_key_id=None if actor is None else actor.key_id,
+            actor_role="system" if actor is None else actor.role.value,
+            action=action, person_id=person_id, target=target, reason=reason,
+            detail=None if detail is None else json.dumps(detail, ensure_ascii=False),
+        )
+    )  # fmt: skip
+
+
+def list_audit(
+    *, session: Session, person_id: str | None, action: str | None, since: datetime | None,
+    offset: int, limit: int,
+) -> tuple[list[AuditEntryPublic], int]:  # fmt: skip
+    """A page of the audit log, newest first."""
+    conds = []
+    if person_id is not None:
+        conds.append(m.AuditEntry.person_id == person_id)
+    if action is not None:
+        conds.append(m.AuditEntry.action == action)
+    if since is not None:
+        conds.append(m.AuditEntry.at >= since)
+    count = session.scalar(select(func.count(m.AuditEntry.id)).where(*conds)) or 0
+    stmt = select(m.AuditEntry).where(*conds).order_by(m.AuditEntry.id.desc())
+    rows = session.scalars(stmt.offset(offset).limit(limit))
+    data = [
+        AuditEntryPublic(
+            id=r.id, at=r.at, actor_key_id=r.actor_key_id, actor_role=r.actor_role,
+            action=r.action, person_id=r.person_id, target=r.target, reason=r.reason,
+            detail=None if r.detail is None else json.loads(r.detail),
+        )
+        for r in rows
+    ]  # fmt: skip
+    return data, int(count)
+
+
+def count_batches(*, session: Session) -> dict[str, int]:
+    """Batches per status."""
+    stmt = select(m.Batch.status, func.count()).group_by(m.Batch.status)
+    return {str(s): int(n) for s, n in session.execute(stmt)}

@@ -1,0 +1,116 @@
+"""Review queue: pair detail with both histories and the would-be merge, decisions and undo."""
+
+from __future__ import annotations
+
+import pandas as pd
+from fastapi import HTTPException, status
+from sqlalchemy.orm import Session
+
+from api import repository as repo
+from api.auth import Principal
+from api.config import Settings
+from api.linkage import link_scope, merged_document, normalise_stored
+from api.persons import linked_record
+from api.schemas import DecisionPublic, ReviewDecisionCreate, ReviewPublic
+
+
+def _today() -> pd.Timestamp:
+    return pd.Timestamp.today().normalize()
+
+
+def review_detail(session: Session, principal: Principal, review_id: int) -> ReviewPublic:
+    """Both records (masked), levels and weights, both histories and the merged one."""
+    item = repo.get_review(session=session, review_id=review_id)
+    if item is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such review item")
+    left, right = repo.records_by_ids(session=session, record_ids=[item.record_l, item.record_r])
+    pids = [left.person_id, right.person_id]
+    docs = repo.person_histories(session=session, person_ids=[p for p in pids if p])
+    members = repo.records_of_persons(session=session, person_ids=[p for p in pids if p])
+    raw = repo.load_doses(session=session, record_ids=members | {left.record_id, right.record_id})
+    merged = merged_document(normalise_stored(raw, today=_today()), today=_today())
+    for pid in {p for p in pids if p}:
+        repo.add_audit(
+            session=session, actor=principal, action="review.read", person_id=pid,
+            target=f"review:{review_id}",
+        )  # fmt: skip
+    return ReviewPublic(
+        review_id=item.review_id,
+        status=item.status,
+        match_weight=round(item.match_weight, 3),
+        band=item.band,
+        left=linked_record(left, principal.role),
+        right=linked_record(right, principal.role),
+        person_ids=pids,
+        levels=item.evidence.get("levels", {}),
+        weights=item.evidence.get("weights", {}),
+        rules_fired=item.evidence.get("rules_fired", []),
+        histories=[docs.get(p) if p else None for p in pids],
+        merged_history=merged,
+        decisions=repo.decisions_for_review(session=session, review_id=review_id),
+    )
+
+
+def decide(
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    review_id: int,
+    body: ReviewDecisionCreate,
+) -> DecisionPublic:
+    """Record a verdict and relink the two records' persons at once."""
+    item = repo.get_review(session=session, review_id=review_id)
+    if item is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such review item")
+    if item.status != "open":
+        raise HTTPException(status.HTTP_409_CONFLICT, "already decided; undo the decision first")
+    decision = repo.create_decision(
+        session=session, kind="review", verdict=body.decision, reason=body.reason,
+        actor_key_id=principal.key_id, review_id=review_id,
+        pairs=[(item.record_l, item.record_r)],
+    )  # fmt: skip
+    repo.set_review_status(session=session, review_id=review_id, status="decided")
+    return _relink_and_audit(
+        session, settings, principal, decision, {item.record_l, item.record_r}, "review.decide"
+    )
+
+
+def undo(
+    session: Session, settings: Settings, principal: Principal, decision_id: int, reason: str
+) -> DecisionPublic:
+    """Undo a decision (it stays on record) and relink the records it constrained."""
+    decision = repo.get_decision(session=session, decision_id=decision_id)
+    if decision is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such decision")
+    if decision.undone_at is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, "decision already undone")
+    repo.undo_decision(session=session, decision_id=decision_id, actor_key_id=principal.key_id)
+    if decision.review_id is not None:
+        repo.set_review_status(session=session, review_id=decision.review_id, status="open")
+    records = repo.decision_records(session=session, decision_id=decision_id)
+    undone = repo.get_decision(session=session, decision_id=decision_id)
+    assert undone is not None
+    return _relink_and_audit(
+        session, settings, principal, undone, records, "decision.undo", reason=reason
+    )
+
+
+def _relink_and_audit(
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    decision: DecisionPublic,
+    records: set[int],
+    action: str,
+    reason: str | None = None,
+) -> DecisionPublic:
+    before = repo.person_ids_of(session=session, record_ids=records)
+    stats = link_scope(session, records, settings.matching, today=_today())
+    after = sorted({stats.assignments[r] for r in records if r in stats.assignments})
+    for pid in sorted({p for p in before.values() if p} | set(after)):
+        repo.add_audit(
+            session=session, actor=principal, action=action, person_id=pid,
+            target=f"decision:{decision.decision_id}", reason=reason or decision.reason,
+            detail={"verdict": decision.verdict, "review_id": decision.review_id},
+        )  # fmt: skip
+    return decision.model_copy(update={"person_ids": after})

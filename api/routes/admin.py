@@ -1,0 +1,66 @@
+"""Admin: keys, full relink, audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import pandas as pd
+from fastapi import APIRouter, HTTPException, Query, status
+
+from api import repository as repo
+from api.auth import Role
+from api.deps import Admin, SessionDep, SettingsDep
+from api.linkage import link_scope
+from api.schemas import AuditList, KeyCreate, KeyPublic, RelinkPublic
+
+router = APIRouter(prefix="/v1", tags=["admin"])
+
+
+@router.post("/keys", response_model=KeyPublic, status_code=201, summary="Create an API key")
+def create_key(body: KeyCreate, principal: Admin, session: SessionDep) -> KeyPublic:
+    """The token is in this answer only; uploaders need a province."""
+    if (body.role == Role.UPLOADER) != (body.province is not None):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "a province is required for uploaders only"
+        )
+    key = repo.create_key(session=session, role=body.role, province=body.province, label=body.label)
+    repo.add_audit(
+        session=session, actor=principal, action="key.create", target=f"key:{key.key_id}",
+        detail={"role": body.role.value, "province": body.province},
+    )  # fmt: skip
+    return key
+
+
+@router.post("/relink", response_model=RelinkPublic, summary="Rebuild every person")
+def relink(
+    principal: Admin, session: SessionDep, settings: SettingsDep, retrain: bool = False
+) -> RelinkPublic:
+    """Relink all stored records (auditor decisions still apply); optionally retrain."""
+    stats = link_scope(
+        session, set(), settings.matching, today=pd.Timestamp.today().normalize(), full=True,
+        retrain=retrain,
+    )  # fmt: skip
+    repo.add_audit(session=session, actor=principal, action="relink", detail={"retrain": retrain})
+    return RelinkPublic(
+        records=stats.records, persons=stats.persons, review_pairs=stats.review_pairs,
+        retrained=stats.retrained, seconds=stats.seconds,
+    )  # fmt: skip
+
+
+@router.get("/audit", response_model=AuditList, summary="The audit log (newest first)")
+def audit(
+    _principal: Admin,
+    session: SessionDep,
+    person_id: str | None = None,
+    action: str | None = None,
+    since: dt.datetime | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> AuditList:
+    """Who read or changed what, about whom, when and why."""
+    data, count = repo.list_audit(
+        session=session, person_id=person_id, action=action, since=since, offset=offset,
+        limit=limit,
+    )  # fmt: skip
+    return AuditList(data=data, count=count)

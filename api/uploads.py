@@ -1,0 +1,226 @@
+"""Upload handling: stream to a temp file under a size limit, read, validate, store, link —
+all of one batch in one transaction."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import pandas as pd
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api import repository as repo
+from api.auth import Principal
+from api.config import Settings
+from api.db import Database
+from api.linkage import DB_RECORD, link_scope
+from api.schemas import BatchCounts, BatchPublic
+from matcher import columns as c
+from matcher.errors import VaxlinkError
+from matcher.ingest import read_export
+from matcher.masking import scrub_text
+from matcher.normalise import normalise_doses
+
+logger = logging.getLogger("vaxlink.api.uploads")
+COPY_CHUNK = 1 << 20
+
+
+class UploadTooLarge(Exception):
+    """The upload exceeds ``max_upload_bytes``."""
+
+
+class UploadRejected(Exception):
+    """The file cannot be read as an export (wrong format, missing columns, encoding)."""
+
+
+class BatchFailed(Exception):
+    """Applying the batch failed; nothing of it was stored (``batch_id`` names the record)."""
+
+    def __init__(self, batch_id: str, message: str) -> None:
+        super().__init__(message)
+        self.batch_id = batch_id
+
+
+@dataclass(frozen=True, slots=True)
+class StagedUpload:
+    """An upload copied to a private temp folder."""
+
+    folder: Path
+    path: Path
+    sha256: str
+    size: int
+    filename: str
+
+    def cleanup(self) -> None:
+        """Remove the temp folder."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _suffix(filename: str) -> str:
+    return ".xlsx" if filename.lower().endswith(".xlsx") else ".csv"
+
+
+def stage_stream(
+    stream: BinaryIO, *, filename: str, province: str, settings: Settings
+) -> StagedUpload:
+    """Copy an upload in chunks to a temp file, hashing it; raise UploadTooLarge past the limit.
+
+    The temp file is named after the caller's province, so a file without a source column is
+    read as that province's (``matcher.ingest`` takes the source from a ``NN.csv`` name).
+    """
+    folder = Path(tempfile.mkdtemp(prefix="vaxlink-upload-", dir=settings.upload_dir))
+    path = folder / f"{province}{_suffix(filename)}"
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with path.open("wb") as out:
+            while chunk := stream.read(COPY_CHUNK):
+                size += len(chunk)
+                if size > settings.max_upload_bytes:
+                    raise UploadTooLarge(f"upload exceeds {settings.max_upload_bytes} bytes")
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return StagedUpload(folder, path, digest.hexdigest(), size, Path(filename).name[:255])
+
+
+def stage_rows(
+    rows: Iterable[dict[str, str | int | None]], *, province: str, settings: Settings
+) -> StagedUpload:
+    """Write JSON rows as a UTF-8 CSV (so they go through the same readers as files)."""
+    rows = list(rows)
+    header = [col for col in c.CANONICAL_COLUMNS if any(col in r for r in rows)]
+    header += sorted({k for r in rows for k in r} - set(header))
+    folder = Path(tempfile.mkdtemp(prefix="vaxlink-upload-", dir=settings.upload_dir))
+    path = folder / f"{province}.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=header)
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: "" if v is None else str(v) for k, v in r.items()})
+    size = path.stat().st_size
+    if size > settings.max_upload_bytes:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise UploadTooLarge(f"upload exceeds {settings.max_upload_bytes} bytes")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return StagedUpload(folder, path, digest, size, "rows.json")
+
+
+def _read(staged: StagedUpload, *, province: str, today: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """Accepted normalised doses and all rejects (reader, normaliser, province check)."""
+    try:
+        read = read_export(staged.path)
+        normalised = normalise_doses(read.frame, today=today)
+    except VaxlinkError as exc:
+        raise UploadRejected(scrub_text(str(exc)).replace(str(staged.folder), "")) from exc
+    doses = normalised.doses
+    foreign = doses[c.SOURCE].astype(str) != province
+    province_rejects = pd.DataFrame(
+        {
+            c.FILE: doses.loc[foreign, c.FILE] if c.FILE in doses else None,
+            c.ROW: doses.loc[foreign, c.ROW],
+            c.SOURCE: doses.loc[foreign, c.SOURCE],
+            c.FIELD: c.SOURCE,
+            c.REASON: "row of province "
+            + doses.loc[foreign, c.SOURCE].astype(str)
+            + f"; this key may upload province {province} only",
+        }
+    )
+    rejects = pd.concat(
+        [f for f in (read.rejects, normalised.rejects, province_rejects) if len(f)]
+        or [read.rejects],
+        ignore_index=True,
+    )
+    rejects[c.FILE] = staged.filename
+    return doses[~foreign].reset_index(drop=True), rejects.sort_values(c.ROW, kind="stable")
+
+
+def ingest_batch(
+    database: Database, settings: Settings, principal: Principal, staged: StagedUpload
+) -> BatchPublic:
+    """Apply one staged upload as a batch, or answer the earlier batch with the same content."""
+    province = principal.province or ""
+    # Deduplicate per province: the same bytes from another province's key are a new batch
+    # (whose rows are then rejected), never a view of that province's batch.
+    dedup = hashlib.sha256(f"{province}:{staged.sha256}".encode()).hexdigest()
+    with database.transaction() as session:
+        earlier = repo.batch_by_content(session=session, dedup_key=dedup)
+    if earlier is not None:
+        return earlier
+    today = pd.Timestamp.today().normalize()
+    doses, rejects = _read(staged, province=province, today=today)
+    batch_id = str(uuid.uuid4())
+    try:
+        with database.transaction() as session:
+            counts = _apply(session, settings, principal, staged, batch_id, doses, rejects, today)
+            result = repo.finish_batch(
+                session=session, batch_id=batch_id, dedup_key=dedup, counts=counts
+            )
+            repo.add_audit(
+                session=session, actor=principal, action="batch.upload", target=f"batch:{batch_id}",
+                detail=result.counts.model_dump(),
+            )  # fmt: skip
+        return result
+    except IntegrityError:
+        with database.transaction() as session:
+            earlier = repo.batch_by_content(session=session, dedup_key=dedup)
+        if earlier is not None:
+            return earlier
+        raise
+    except Exception as exc:
+        message = f"{type(exc).__name__}: {scrub_text(str(exc))[:500]}"
+        logger.exception("batch %s failed; nothing of it was stored", batch_id)
+        with database.transaction() as session:
+            repo.create_batch(
+                session=session, batch_id=batch_id, province=province, sha256=staged.sha256,
+                filename=staged.filename, key_id=principal.key_id, status="failed", error=message,
+            )  # fmt: skip
+        raise BatchFailed(batch_id, message) from exc
+
+
+def _apply(
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    staged: StagedUpload,
+    batch_id: str,
+    doses: pd.DataFrame,
+    rejects: pd.DataFrame,
+    today: pd.Timestamp,
+) -> BatchCounts:
+    repo.create_batch(
+        session=session, batch_id=batch_id, province=principal.province or "",
+        sha256=staged.sha256, filename=staged.filename, key_id=principal.key_id,
+    )  # fmt: skip
+    repo.insert_rejects(session=session, batch_id=batch_id, rejects=rejects)
+    keys = doses[[c.SOURCE, c.PERSON_REF]].drop_duplicates()
+    ids, new_ids = repo.upsert_records(session=session, batch_id=batch_id, keys=keys)
+    pairs = zip(doses[c.SOURCE].astype(str), doses[c.PERSON_REF].astype(str), strict=True)
+    doses = doses.assign(**{DB_RECORD: [ids[k] for k in pairs]})
+    for col in (c.BIRTH_DATE, c.DOSE_DATE):
+        doses[col] = doses[col].dt.strftime("%Y-%m-%d")
+    repo.insert_doses(session=session, batch_id=batch_id, doses=doses)
+    seeds = set(ids.values())
+    stats = link_scope(session, seeds, settings.matching, today=today)
+    in_review = repo.open_review_records(session=session, record_ids=seeds)
+    batch_pids = {stats.assignments[r] for r in seeds if r in stats.assignments}
+    linked = {pid for rid, pid in stats.assignments.items() if rid not in new_ids}
+    return BatchCounts(
+        rows_accepted=len(doses),
+        rows_rejected=len(rejects),
+        records_touched=len(seeds),
+        persons_new=len(batch_pids - linked),
+        persons_linked=len(batch_pids & linked),
+        persons_review=len(in_review),
+    )

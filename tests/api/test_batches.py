@@ -1,0 +1,133 @@
+"""Uploads: idempotency, rejects with reasons, province rule, size limit, crash mid-batch."""
+
+from __future__ import annotations
+
+import pytest
+
+import api.uploads
+from api import repository as repo
+from tests.api.conftest import make_service
+
+
+def test_upload_then_same_file_again_is_a_duplicate(service, synthetic):
+    first = service.upload("up11", synthetic.csv("11"))
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert body["status"] == "done" and body["duplicate"] is False
+    n_rows = int((synthetic.doses["source"] == "11").sum())
+    assert body["counts"]["rows_accepted"] == n_rows
+    assert body["counts"]["rows_rejected"] == 0
+    assert body["counts"]["persons_new"] > 0
+
+    again = service.upload("up11", synthetic.csv("11"), filename="renamed.csv")
+    assert again.status_code == 200
+    assert again.json()["batch_id"] == body["batch_id"]
+    assert again.json()["duplicate"] is True
+    with service.database.transaction() as session:
+        assert repo.count_batches(session=session) == {"done": 1}
+    status = service.client.get(f"/v1/batches/{body['batch_id']}", headers=service.auth("up11"))
+    assert status.json()["status"] == "done"
+    assert status.json()["counts"] == body["counts"]
+
+
+def test_bad_rows_are_rejected_with_reasons_and_good_rows_kept(service, synthetic):
+    good = synthetic.csv("31").decode("utf-8").splitlines()
+    header = good[0]
+    bad = [
+        "31,BAD1,,,张三,男,1990-01-01,,2021-02-30,新冠疫苗,,1,",  # impossible dose date
+        "31,BAD2,,,,男,1990-01-01,,2021-03-01,新冠疫苗,,1,",  # neither name nor ID
+        "31,BAD3,,,王五,男,1990-01-01,,,新冠疫苗,,1,",  # dose date missing
+        "44,BAD4,,,李四,男,1990-01-01,,2021-03-01,新冠疫苗,,1,",  # another province
+    ]
+    content = "\n".join([header, *good[1:], *bad]).encode("utf-8")
+    response = service.upload("up31", content)
+    assert response.status_code == 200, response.text
+    counts = response.json()["counts"]
+    assert counts["rows_accepted"] == len(good) - 1
+    assert counts["rows_rejected"] == 4
+    rejects = service.client.get(
+        f"/v1/batches/{response.json()['batch_id']}/rejects", headers=service.auth("up31")
+    ).json()
+    assert rejects["count"] == 4
+    by_row = {r["row"]: r for r in rejects["data"]}
+    first_bad = len(good) + 1
+    assert by_row[first_bad]["field"] == "dose_date"
+    assert by_row[first_bad + 1]["field"] == "name"
+    assert by_row[first_bad + 2]["field"] in ("dose_date", "source")
+    assert "province 31 only" in by_row[first_bad + 3]["reason"]
+    assert all(r["reason"] for r in rejects["data"])
+    csv_text = service.client.get(
+        f"/v1/batches/{response.json()['batch_id']}/rejects?format=csv",
+        headers=service.auth("up31"),
+    ).text
+    assert csv_text.startswith("file,row,source,field,reason")
+
+
+def test_json_rows_upload(service):
+    rows = [
+        {"person_ref": "J1", "id_number": "", "name": "赵六", "birth_date": "1980-05-05",
+         "dose_date": "2021-04-01", "vaccine": "新冠病毒灭活疫苗(Vero细胞) 北京生物"},
+        {"person_ref": "J2", "name": "", "dose_date": "2021-04-01", "vaccine": "x"},
+    ]  # fmt: skip
+    response = service.client.post("/v1/batches", headers=service.auth("up44"), json={"rows": rows})
+    assert response.status_code == 200, response.text
+    assert response.json()["counts"]["rows_accepted"] == 1
+    assert response.json()["counts"]["rows_rejected"] == 1
+
+
+def test_crash_mid_batch_leaves_nothing_and_retry_succeeds(service, synthetic, monkeypatch):
+    calls = {"n": 0}
+    real = api.uploads.link_scope
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        real(*args, **kwargs)  # the batch's rows and persons are written…
+        raise RuntimeError("disk on fire")  # …then the process "crashes"
+
+    monkeypatch.setattr(api.uploads, "link_scope", failing)
+    response = service.upload("up11", synthetic.csv("11"))
+    assert response.status_code == 500
+    assert response.json()["status"] == "failed"
+    failed_id = response.json()["batch_id"]
+    assert calls["n"] == 1
+    with service.database.transaction() as session:
+        assert repo.person_partition(session=session) == {}
+        assert repo.count_batches(session=session) == {"failed": 1}
+        assert repo.load_doses(session=session, record_ids=None).empty
+        assert repo.review_backlog(session=session) == 0
+    status = service.client.get(f"/v1/batches/{failed_id}", headers=service.auth("up11"))
+    assert status.json()["status"] == "failed"
+
+    monkeypatch.setattr(api.uploads, "link_scope", real)
+    retry = service.upload("up11", synthetic.csv("11"))
+    assert retry.status_code == 200, retry.text
+    assert retry.json()["duplicate"] is False
+    assert retry.json()["batch_id"] != failed_id
+    with service.database.transaction() as session:
+        assert len(repo.person_partition(session=session)) == sum(
+            1 for (s, _) in synthetic.truth if s == "11"
+        )
+
+
+def test_upload_over_the_size_limit_is_413(database_url, tmp_path, synthetic):
+    for svc in make_service(database_url, tmp_path, max_upload_bytes=2048):
+        response = svc.upload("up11", synthetic.csv("11"))
+        assert response.status_code == 413
+        assert "exceeds" in response.json()["detail"]
+
+
+def test_uploader_reads_only_its_own_batches(service, synthetic):
+    batch_id = service.upload("up11", synthetic.csv("11")).json()["batch_id"]
+    assert (
+        service.client.get(f"/v1/batches/{batch_id}", headers=service.auth("up31")).status_code
+        == 403
+    )
+    assert (
+        service.client.get(f"/v1/batches/{batch_id}", headers=service.auth("admin")).status_code
+        == 200
+    )
+
+
+@pytest.mark.parametrize("content", [b"just,some\n1,2\n", b"\x00\x01binary"])
+def test_unreadable_file_is_422(service, content):
+    assert service.upload("up11", content).status_code == 422
