@@ -12,6 +12,7 @@ from matcher import columns as c
 from matcher.settings import BlockingRule, MatchSettings
 
 ONE_EDIT_RULE = "id_one_edit"
+_RESIDENT_DOCS = frozenset({"resident_id", "residence_permit", "foreign_pr_new"})
 RULES_COLUMN = "rules"  # bit mask: bit k set when rule k produced the pair
 
 
@@ -83,18 +84,25 @@ def block_pairs(
 
 def _block_codes(records: pd.DataFrame, keys: tuple[str, ...]) -> npt.NDArray[np.int64]:
     """One integer block code per record (-1 where any key is missing or empty)."""
-    frame = records[list(keys)]
+    combined = np.zeros(len(records), dtype=np.int64)
     missing = np.zeros(len(records), dtype=bool)
     for key in keys:
-        col = frame[key]
-        missing |= col.isna().to_numpy()
-        if col.dtype == object:
-            missing |= (col == "").to_numpy()
-        elif pd.api.types.is_numeric_dtype(col.dtype):
-            missing |= (col == 0).to_numpy()
-    codes = np.asarray(frame.groupby(list(keys), sort=False, dropna=False).ngroup(), dtype=np.int64)
-    codes[missing] = -1
-    return codes
+        col = records[key]
+        if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+            values = col.to_numpy(dtype=np.int64, na_value=0)
+            codes, _ = pd.factorize(values)
+            missing |= values == 0
+        else:
+            codes, uniques = pd.factorize(col)
+            missing |= codes < 0
+            empty = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
+            if len(empty):
+                missing |= codes == empty[0]
+        # mix into one key; factorize again to keep the numbers small
+        combined, _ = pd.factorize(combined * (int(codes.max()) + 2) + codes + 1)
+        combined = combined.astype(np.int64)
+    combined[missing] = -1
+    return combined
 
 
 def _pairs_for_rule(
@@ -164,10 +172,14 @@ def one_edit_id_pairs(
     ``checksum_error``: only those records are probed, against every 18-character key.
     """
     keys = records[c.ID_KEY].astype(object)
-    shaped = keys.str.fullmatch(r"\d{17}[\dX]").eq(True).to_numpy(dtype=bool)
+    status = records[c.ID_STATUS].astype(object).to_numpy()
+    # valid and checksum_error resident numbers are exactly the 17-digit + [0-9X] keys
+    shaped = (
+        np.isin(status, ["valid", "checksum_error"]) & (keys.str.len() == 18).eq(True).to_numpy()
+    )
+    shaped &= records[c.ID_DOC_TYPE].astype(object).isin(list(_RESIDENT_DOCS)).to_numpy()
     rid_all = records[c.RECORD_ID].to_numpy(dtype=np.int64)[shaped]
-    status = records[c.ID_STATUS].astype(object).to_numpy()[shaped]
-    probe = status == "checksum_error"
+    probe = status[shaped] == "checksum_error"
     if not probe.any():
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     matrix = id_digit_matrix(keys[shaped])
@@ -175,25 +187,31 @@ def one_edit_id_pairs(
     lefts: list[npt.NDArray[np.int64]] = []
     rights: list[npt.NDArray[np.int64]] = []
     # Substitution at position p: the two keys are equal once p is deleted from both.
+    # Deletion keys from running prefix and suffix values (base 11), no 17-column copies.
+    digits = matrix.astype(np.int64)
+    suffix = np.zeros((len(matrix), 19), dtype=np.int64)  # suffix[:, i] = value of digits i..17
+    for i in range(17, -1, -1):
+        suffix[:, i] = digits[:, i] * weights[i] + suffix[:, i + 1]
+    prefix = np.zeros(len(matrix), dtype=np.int64)  # value of digits 0..p-1 (base 11)
     for p in range(18):
-        deleted = np.delete(matrix, p, axis=1).astype(np.int64) @ weights[1:]
+        deleted = prefix * weights[p] + suffix[:, p + 1]
+        prefix = prefix * 11 + digits[:, p]
         left, right = _match_probes(deleted, probe, rid_all)
         lefts.append(left)
         rights.append(right)
     # Adjacent transposition at p, p+1: the probe with those two swapped equals a key.
-    targets = pd.DataFrame({"key": matrix.astype(np.int64) @ weights, "dst": rid_all})
-    probe_matrix = matrix[probe]
+    full = digits @ weights
+    order = np.argsort(full, kind="stable")
+    sorted_keys, sorted_rids = full[order], rid_all[order]
+    probe_digits = digits[probe]
     probe_rid = rid_all[probe]
     for p in range(17):
-        changed = probe_matrix[:, p] != probe_matrix[:, p + 1]
-        swapped = probe_matrix[changed]
+        changed = probe_digits[:, p] != probe_digits[:, p + 1]
+        swapped = probe_digits[changed]
         swapped[:, [p, p + 1]] = swapped[:, [p + 1, p]]
-        probes = pd.DataFrame(
-            {"key": swapped.astype(np.int64) @ weights, "src": probe_rid[changed]}
-        )
-        joined = probes.merge(targets, on="key")
-        lefts.append(joined["src"].to_numpy(dtype=np.int64))
-        rights.append(joined["dst"].to_numpy(dtype=np.int64))
+        src, dst = _lookup(sorted_keys, sorted_rids, swapped @ weights, probe_rid[changed])
+        lefts.append(src)
+        rights.append(dst)
     left = np.concatenate(lefts)
     right = np.concatenate(rights)
     keep = left != right
@@ -201,11 +219,27 @@ def one_edit_id_pairs(
     return np.minimum(left, right), np.maximum(left, right)
 
 
+def _lookup(
+    sorted_keys: npt.NDArray[np.int64],
+    sorted_rids: npt.NDArray[np.int64],
+    queries: npt.NDArray[np.int64],
+    query_rids: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(query record, target record) for every target whose key equals a query key."""
+    lo = np.searchsorted(sorted_keys, queries, side="left")
+    hi = np.searchsorted(sorted_keys, queries, side="right")
+    counts = hi - lo
+    src = np.repeat(query_rids, counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    dst = sorted_rids[np.repeat(lo, counts) + offsets]
+    return src, dst
+
+
 def _match_probes(
     deleted: npt.NDArray[np.int64], probe: npt.NDArray[np.bool_], rid: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Pairs (probe record, any record) sharing a deletion key."""
-    hit = np.isin(deleted, deleted[probe])
+    hit = pd.Index(np.unique(deleted[probe])).get_indexer(deleted) >= 0
     probes = pd.DataFrame({"key": deleted[probe], "src": rid[probe]})
     targets = pd.DataFrame({"key": deleted[hit], "dst": rid[hit]})
     joined = probes.merge(targets, on="key")

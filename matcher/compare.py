@@ -19,6 +19,7 @@ from matcher import persons as p
 
 Int8Array = npt.NDArray[np.int8]
 LEFT, RIGHT = f"{c.RECORD_ID}_l", f"{c.RECORD_ID}_r"
+FUZZY_PINYIN = "name_pinyin_fuzzy"
 
 LEVELS: dict[str, tuple[str, ...]] = {
     "id": ("different", "one_edit", "equal_after_upgrade", "exact"),
@@ -44,6 +45,52 @@ def level_column(field: str) -> str:
     return f"level_{field}"
 
 
+KEY_PREFIX = "key_"  # integer code columns added by prepare_records
+_CODED: dict[str, str] = {
+    "norm": c.NAME_NORM,
+    "simplified": c.NAME_SIMPLIFIED,
+    "pinyin": c.NAME_PINYIN,
+    "tokens": c.NAME_TOKENS,
+    "fuzzy": "name_pinyin_fuzzy",
+    "phone": c.PHONE,
+    "doc": c.ID_DOC_TYPE,
+}
+
+
+def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
+    """Add integer codes per compared value (``key_*``) so comparisons are integer compares.
+
+    Done once per record set; ``compare_pairs`` prepares on the fly when the codes are absent.
+    Returns a shallow copy: the caller's frame is not changed.
+    """
+    out = records.copy(deep=False)
+    for name, column in _CODED.items():
+        source = records[column] if column in records else records[c.NAME_PINYIN]
+        out[KEY_PREFIX + name] = _codes(source)
+    borrowed = records[p.ID_BORROWED].to_numpy(dtype=bool)
+    out[KEY_PREFIX + "id"] = np.where(borrowed, -1, _codes(records[c.ID_KEY]))
+    ids = records[c.ID_KEY].astype(object)
+    out[KEY_PREFIX + "id_chars"] = np.where(ids.str.len() == 18, ids, "").astype("S18")
+    out[KEY_PREFIX + "province"] = np.where(borrowed, -1, _codes(records[c.ID_PROVINCE]))
+    out[KEY_PREFIX + "sex"] = _codes(_effective_sex(records))
+    key = records[p.BIRTH_KEY].to_numpy(dtype=np.int64)
+    days = pd.to_datetime(
+        pd.Series(key).where(key > 0).astype("Int64").astype(str), format="%Y%m%d", errors="coerce"
+    )
+    out[KEY_PREFIX + "birth_day"] = (
+        (days - pd.Timestamp("1800-01-01")).dt.days.fillna(-1).to_numpy(dtype=np.int64)
+    )
+    return out
+
+
+def _prepared(records: pd.DataFrame) -> pd.DataFrame:
+    return records if KEY_PREFIX + "birth_day" in records else prepare_records(records)
+
+
+def _key(records: pd.DataFrame, name: str) -> npt.NDArray[np.int64]:
+    return np.asarray(records[KEY_PREFIX + name], dtype=np.int64)
+
+
 def compare_pairs(
     records: pd.DataFrame,
     pairs: pd.DataFrame,
@@ -52,6 +99,7 @@ def compare_pairs(
     workers: int = -1,
 ) -> pd.DataFrame:
     """Comparison levels of every pair (``record_id_l``, ``record_id_r``) → ``level_<field>``."""
+    records = _prepared(records)
     left = pairs[LEFT].to_numpy(dtype=np.int64)
     right = pairs[RIGHT].to_numpy(dtype=np.int64)
     out = pd.DataFrame({LEFT: left, RIGHT: right}, index=pairs.index)
@@ -59,11 +107,9 @@ def compare_pairs(
         "id": lambda: compare_ids(records, left, right),
         "name": lambda: compare_names(records, left, right, jw_thresholds, workers),
         "birth_date": lambda: compare_birth_dates(records, left, right),
-        "sex": lambda: _compare_codes(_effective_sex(records), left, right),
-        "phone": lambda: _compare_codes(records[c.PHONE], left, right),
-        "region": lambda: _compare_codes(
-            records[c.ID_PROVINCE].where(~records[p.ID_BORROWED]), left, right
-        ),
+        "sex": lambda: _equal_codes(_key(records, "sex"), left, right),
+        "phone": lambda: _equal_codes(_key(records, "phone"), left, right),
+        "region": lambda: _equal_codes(_key(records, "province"), left, right),
     }
     for field in FIELDS:
         out[level_column(field)] = comparators[field]()
@@ -72,15 +118,18 @@ def compare_pairs(
 
 def _codes(values: pd.Series) -> npt.NDArray[np.int64]:
     """Integer code per record (-1 for missing or empty), so equality is an integer compare."""
-    codes, _ = pd.factorize(values.astype(object).where(values.astype(object) != ""))
-    return codes.astype(np.int64)
+    codes, uniques = pd.factorize(values)
+    codes = codes.astype(np.int64)
+    empty = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
+    if len(empty):
+        codes[codes == empty[0]] = -1
+    return codes
 
 
-def _compare_codes(
-    values: pd.Series, left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
+def _equal_codes(
+    codes: npt.NDArray[np.int64], left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
 ) -> Int8Array:
     """-1 missing, 0 different, 1 equal."""
-    codes = _codes(values)
     a, b = codes[left], codes[right]
     return np.where((a < 0) | (b < 0), -1, (a == b).astype(np.int8)).astype(np.int8)
 
@@ -89,7 +138,7 @@ def _effective_sex(records: pd.DataFrame) -> pd.Series:
     """Stated sex, else the sex implied by a trusted ID; NA when unknown."""
     stated = records[c.SEX].astype(object).where(records[c.SEX].isin(["M", "F"]))
     implied = records[c.ID_SEX].astype(object).where(records[p.TRUSTED_ID].notna())
-    return stated.fillna(implied)
+    return stated.where(stated.notna(), implied)
 
 
 def compare_ids(
@@ -100,9 +149,9 @@ def compare_ids(
     Missing when either side has no key, the document types differ, or either record's ID is
     borrowed (its implied birth date contradicts the stated one: a guardian's number).
     """
-    usable = records[c.ID_KEY].astype(object).where(~records[p.ID_BORROWED].to_numpy(dtype=bool))
-    key_codes = _codes(usable)
-    doc_codes = _codes(records[c.ID_DOC_TYPE])
+    records = _prepared(records)
+    key_codes = _key(records, "id")
+    doc_codes = _key(records, "doc")
     upgraded = records[c.ID_UPGRADED].fillna(False).to_numpy(dtype=bool)
     a, b = key_codes[left], key_codes[right]
     missing = (a < 0) | (b < 0) | (doc_codes[left] != doc_codes[right])
@@ -113,22 +162,23 @@ def compare_ids(
     candidates = np.flatnonzero(~equal & ~missing)
     if len(candidates):
         level[candidates] = np.where(
-            _one_edit(records[c.ID_KEY], left[candidates], right[candidates]), 1, 0
+            _one_edit(
+                records[KEY_PREFIX + "id_chars"].to_numpy(), left[candidates], right[candidates]
+            ),
+            1,
+            0,
         )
     level[missing] = -1
     return level
 
 
 def _one_edit(
-    keys: pd.Series, left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
+    chars: npt.NDArray[np.bytes_], left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.bool_]:
     """True where two 18-character keys differ by one substitution or adjacent transposition."""
-    k = keys.astype(object).fillna("")
-    shaped = (k.str.len() == 18).to_numpy()
-    padded = k.where(shaped, "0" * 18)
-    matrix = np.frombuffer("".join(padded.tolist()).encode("ascii", "replace"), dtype=np.uint8)
-    matrix = matrix.reshape(-1, 18)
-    a, b = matrix[left], matrix[right]
+    shaped = np.char.str_len(chars) == 18
+    a = chars[left].view(np.uint8).reshape(-1, 18)
+    b = chars[right].view(np.uint8).reshape(-1, 18)
     diff = a != b
     n_diff = diff.sum(axis=1)
     substitution = n_diff == 1
@@ -153,11 +203,9 @@ def compare_names(
 ) -> Int8Array:
     """Name levels: exact raw / same simplified / same pinyin or token set / same fuzzy pinyin /
     Jaro–Winkler bands on the simplified name / different."""
-    norm = _codes(records[c.NAME_NORM])
-    simplified = _codes(records[c.NAME_SIMPLIFIED])
-    pinyin = _codes(records[c.NAME_PINYIN])
-    tokens = _codes(records[c.NAME_TOKENS])
-    fuzzy = _codes(records[FUZZY_PINYIN]) if FUZZY_PINYIN in records else pinyin
+    records = _prepared(records)
+    norm, simplified = _key(records, "norm"), _key(records, "simplified")
+    pinyin, tokens, fuzzy = _key(records, "pinyin"), _key(records, "tokens"), _key(records, "fuzzy")
     missing = (simplified[left] < 0) | (simplified[right] < 0)
     level = np.zeros(len(left), dtype=np.int8)
     todo = ~missing
@@ -186,33 +234,31 @@ def compare_names(
     return level
 
 
-FUZZY_PINYIN = "name_pinyin_fuzzy"
-
-
 def compare_birth_dates(
     records: pd.DataFrame, left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
 ) -> Int8Array:
     """Birth-date levels on the effective birth date (stated, else ID-implied)."""
+    records = _prepared(records)
     key = records[p.BIRTH_KEY].to_numpy(dtype=np.int64)
+    day = _key(records, "birth_day")
     a, b = key[left], key[right]
     level = np.zeros(len(left), dtype=np.int8)
     level[a // 10000 == b // 10000] = 1
-    level[_near_dates(a, b)] = 2
+    level[_near_dates(a, b, day[left], day[right])] = 2
     level[p.day_month_swapped(a, b)] = 3
     level[a == b] = 4
     level[(a == 0) | (b == 0)] = -1
     return level
 
 
-def _near_dates(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+def _near_dates(
+    a: npt.NDArray[np.int64],
+    b: npt.NDArray[np.int64],
+    day_a: npt.NDArray[np.int64],
+    day_b: npt.NDArray[np.int64],
+) -> npt.NDArray[np.bool_]:
     """One digit apart, at most 31 days apart, or the same day of a neighbouring year."""
     valid = (a > 0) & (b > 0)
-    da = pd.to_datetime(
-        pd.Series(np.where(valid, a, 19700101)).astype(str), format="%Y%m%d", errors="coerce"
-    )
-    db = pd.to_datetime(
-        pd.Series(np.where(valid, b, 19700101)).astype(str), format="%Y%m%d", errors="coerce"
-    )
-    days = (da - db).dt.days.abs().fillna(10**6).to_numpy()
+    close = (day_a >= 0) & (day_b >= 0) & (np.abs(day_a - day_b) <= 31)
     neighbour_year = (a % 10000 == b % 10000) & (np.abs(a // 10000 - b // 10000) == 1)
-    return valid & ((p.digit_differences(a, b) == 1) | (days <= 31) | neighbour_year)
+    return valid & ((p.digit_differences(a, b) == 1) | close | neighbour_year)

@@ -91,13 +91,14 @@ def apply_rules(
         (other_name_no_id, Rule.OTHER_NAME_WITHOUT_ID),
         (dose_conflict, Rule.DOSE_CONFLICT),
     ):
-        fired[mask] = fired[mask] + rule.value + ";"
+        hit = np.flatnonzero(mask)
+        fired[hit] = [f"{text};{rule.value}" if text else rule.value for text in fired[hit]]
     out = scored.copy()
     out[WEIGHT_RULES] = rule_weight
     out[MATCH_WEIGHT] = weight
     out[MATCH_PROBABILITY] = (1.0 / (1.0 + np.exp2(-np.clip(weight, -60, 60)))).astype(np.float32)
     out[DECISION] = decision
-    out[RULES_FIRED] = pd.Series(fired, index=out.index).str.rstrip(";")
+    out[RULES_FIRED] = fired
     return out
 
 

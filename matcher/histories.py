@@ -72,6 +72,7 @@ STATUS_DATE: Final = "status_date"
 PRIMARY_COMPLETE_DATE: Final = "primary_complete_date"
 BOOSTER_COUNT: Final = "booster_count"
 DOSE_COUNT: Final = "dose_count"
+REPORT_RANK: Final = "report_rank"  # a report's position in its event (0 = the survivor)
 
 _NEIGHBOURS: Final = 4  # reports compared with the next 4 of the same person in date order
 _NEVER: Final = np.iinfo(np.int64).max
@@ -84,7 +85,8 @@ class Histories:
     ``events``: one row per merged dose event, sorted by (person, dose number).
     ``persons``: one row per person with status and flags.
     ``reports``: one row per input dose row with the ``event_id`` it was merged into (-1 when
-    it has no dose date), so every merge can be traced and undone.
+    it has no dose date) and its ``report_rank`` in that event (0 = the surviving report, the
+    order of ``reported_by``), so every merge can be traced and undone.
     """
 
     events: pd.DataFrame
@@ -317,9 +319,13 @@ def _reports_frame(doses: pd.DataFrame, rows: npt.NDArray[np.intp], ev_order: np
     event_of_row = np.repeat(rank, np.diff(np.r_[starts, len(rows)]))
     event = np.full(len(doses), -1, np.int64)
     event[rows] = event_of_row
+    first = np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
+    position = np.full(len(doses), -1, np.int64)
+    position[rows] = np.arange(len(rows)) - first
     cols = [c for c in (SOURCE, PERSON_REF, PERSON_ID, DOSE_SEQ) if c in doses]
     out = doses[cols].copy()
     out[EVENT_ID] = event
+    out[REPORT_RANK] = position
     return out
 
 

@@ -61,43 +61,65 @@ class PersonRecords:
 
 def build_person_records(doses: pd.DataFrame) -> PersonRecords:
     """Group normalised dose rows into person records (one per ``source``, ``person_ref``)."""
-    record_ids = doses.groupby([c.SOURCE, c.PERSON_REF], sort=True, dropna=False).ngroup()
-    rid = np.asarray(record_ids, dtype=np.int64)
-    present = [f for f in IDENTITY_FIELDS if f in doses.columns]
-    grouped = doses[present].groupby(rid, sort=True)
-    records = grouped.first()
-    keys = doses[[c.SOURCE, c.PERSON_REF]].groupby(rid, sort=True).first()
-    records.insert(0, c.SOURCE, keys[c.SOURCE])
-    records.insert(1, c.PERSON_REF, keys[c.PERSON_REF])
+    source_codes, _ = pd.factorize(doses[c.SOURCE], sort=True)
+    ref_codes, ref_uniques = pd.factorize(doses[c.PERSON_REF], sort=True)
+    combined = source_codes.astype(np.int64) * (len(ref_uniques) + 1) + ref_codes
+    _, rid = np.unique(combined, return_inverse=True)  # ordered by (source, person_ref)
+    rid = rid.astype(np.int64)
+    order = np.argsort(rid, kind="stable")
+    starts = np.flatnonzero(np.r_[True, rid[order][1:] != rid[order][:-1]]) if len(rid) else order
+    first_row = order[starts]  # the first dose row of every record, in record order
+    present = [c.SOURCE, c.PERSON_REF, *(f for f in IDENTITY_FIELDS if f in doses.columns)]
+    records = pd.DataFrame({col: doses[col].to_numpy()[first_row] for col in present})
+    for field in present[2:]:
+        _fill_from_later_rows(records, doses[field], rid, field)
+    records.insert(0, c.RECORD_ID, np.arange(len(records), dtype=np.int64))
     records[N_DOSES] = np.bincount(rid, minlength=len(records))
-    records.index.name = c.RECORD_ID
-    records = records.reset_index()
 
     conflict_names = np.full(len(records), "", dtype=object)
     for field in CONFLICT_FIELDS:
         if field not in doses.columns:
             continue
-        alt, conflicted = _second_distinct(doses[field], rid, len(records))
+        alt, conflicted = _other_value(records[field], doses[field], rid)
         records[f"{field}_alt"] = alt
-        conflict_names = np.where(conflicted, conflict_names + field + ";", conflict_names)
-    records[CONFLICTS] = pd.Series(conflict_names, dtype=object).str.rstrip(";")
+        hit = np.flatnonzero(conflicted)
+        conflict_names[hit] = [f"{t};{field}" if t else field for t in conflict_names[hit]]
+    records[CONFLICTS] = conflict_names
     return PersonRecords(records=_derive(records), dose_record_ids=rid)
 
 
-def _second_distinct(
-    values: pd.Series, rid: npt.NDArray[np.int64], n_records: int
+def _fill_from_later_rows(
+    records: pd.DataFrame, values: pd.Series, rid: npt.NDArray[np.int64], field: str
+) -> None:
+    """Where a record's first row lacks ``field``, take the first later row that has it."""
+    missing = records[field].isna().to_numpy()
+    if not missing.any():
+        return
+    rows = np.flatnonzero(missing[rid])
+    rows = rows[values.iloc[rows].notna().to_numpy()]
+    if len(rows) == 0:
+        return
+    found = pd.Series(values.to_numpy()[rows]).groupby(rid[rows], sort=False).first()
+    records.loc[found.index.to_numpy(), field] = found.to_numpy()
+
+
+def _other_value(
+    first: pd.Series, values: pd.Series, rid: npt.NDArray[np.int64]
 ) -> tuple[pd.Series, npt.NDArray[np.bool_]]:
-    """Second distinct non-missing value per record (NA if none) and the conflict flag."""
-    codes, uniques = pd.factorize(values, sort=False)
-    frame = pd.DataFrame({"rid": rid, "code": codes})
-    frame = frame[frame["code"] >= 0].drop_duplicates()
-    counts = np.bincount(frame["rid"].to_numpy(), minlength=n_records)
-    second = frame[frame.duplicated("rid", keep="first")].drop_duplicates("rid")
-    alt_codes = np.full(n_records, -1, dtype=np.int64)
-    alt_codes[second["rid"].to_numpy()] = second["code"].to_numpy()
-    alt = pd.Series(pd.Categorical.from_codes(alt_codes.tolist(), categories=uniques))
-    alt = alt.astype(values.dtype)
-    return alt, counts > 1
+    """Per record, a non-missing value that differs from the record's own (NA if none)."""
+    own = first.to_numpy()[rid]
+    raw = values.to_numpy()
+    differs = values.notna().to_numpy() & pd.notna(own) & (raw != own)
+    rows = np.flatnonzero(differs)
+    alt = pd.Series(np.full(len(first), None, dtype=object))
+    if len(rows):
+        found = pd.Series(raw[rows]).groupby(rid[rows], sort=False).first()
+        alt.iloc[found.index.to_numpy()] = found.to_numpy()
+    if values.dtype != object:
+        alt = alt.astype(values.dtype)
+    conflicted = np.zeros(len(first), dtype=bool)
+    conflicted[rid[rows]] = True
+    return alt, conflicted
 
 
 def _date_key(dates: pd.Series) -> npt.NDArray[np.int64]:
@@ -164,11 +186,10 @@ def _derive(records: pd.DataFrame) -> pd.DataFrame:
         trusted & np.isin(sex, ["M", "F"]) & np.isin(id_sex, ["M", "F"]) & (sex != id_sex)
     )
     pinyin = records[c.NAME_PINYIN].astype(object).fillna("")
-    surname_len = records[c.SURNAME_PINYIN].astype(object).fillna("").str.len()
-    given = pd.Series(
-        [p[n : n + 1] for p, n in zip(pinyin.tolist(), surname_len.tolist(), strict=True)],
-        index=records.index,
-        dtype=object,
-    )
+    surname_len = records[c.SURNAME_PINYIN].astype(object).fillna("").str.len().to_numpy()
+    given = pd.Series("", index=records.index, dtype=object)
+    for length in np.unique(surname_len):  # a handful of distinct surname lengths
+        rows = surname_len == length
+        given[rows] = pinyin[rows].str[int(length) : int(length) + 1]
     records[GIVEN_INITIAL] = given.where(given != "")
     return records

@@ -22,11 +22,13 @@ from matcher.blocking import BlockingReport, block_pairs
 from matcher.clustering import cluster_pairs, person_ids
 from matcher.compare import (
     FUZZY_PINYIN,
+    KEY_PREFIX,
     LEFT,
     RIGHT,
     compare_birth_dates,
     compare_pairs,
     level_column,
+    prepare_records,
 )
 from matcher.decisions import DECISION, LEVEL_DOSES, Decision, Rule, apply_rules, decision_counts
 from matcher.names import fuzzy_pinyin
@@ -92,6 +94,8 @@ def run_link(
     manual: ManualDecisions | None = None,
     dose_evidence: DoseEvidence | None = None,
     on_stage: Callable[[str], None] | None = None,
+    population: int | None = None,
+    name_frequencies: np.ndarray | None = None,
 ) -> LinkResult:
     """Link normalised dose rows into persons.
 
@@ -101,6 +105,8 @@ def run_link(
         manual: auditor decisions (record-id pairs) that override the model.
         dose_evidence: ``(pairs, doses) -> level per pair`` (see histories.compare_dose_histories).
         on_stage: called with each stage name as it starts (progress display).
+        population, name_frequencies: global statistics when ``doses`` is a subset of a larger
+            store (incremental linking), so weights match those of a full run.
     """
     seconds: dict[str, float] = {}
     peaks: dict[str, float] = {}
@@ -118,20 +124,11 @@ def run_link(
         built = p.build_person_records(doses)
         records = built.records
         records[FUZZY_PINYIN] = fuzzy_pinyin(records[c.NAME_PINYIN])
+        records = prepare_records(records)
     with stage("block"):
         candidates, report = block_pairs(records, settings)
     with stage("compare"):
         levels = compare_pairs(records, candidates, jw_thresholds=settings.name_jw_thresholds)
-        if dose_evidence is not None:
-            dose_frame = pd.DataFrame(
-                {
-                    c.RECORD_ID: built.dose_record_ids,
-                    c.DOSE_DATE: doses[c.DOSE_DATE].to_numpy(),
-                    c.PRODUCT_CODE: doses[c.PRODUCT_CODE].to_numpy(),
-                    c.LOT_NUMBER: doses[c.LOT_NUMBER].to_numpy(),
-                }
-            )
-            levels[LEVEL_DOSES] = dose_evidence(levels[[LEFT, RIGHT]], dose_frame)
     with stage("train"):
         if model is None:
             seed_mask = (levels[level_column("id")] == 3).to_numpy() & (
@@ -150,7 +147,14 @@ def run_link(
                 jw_thresholds=settings.name_jw_thresholds,
             )
     with stage("score"):
-        scored = apply_rules(records, score_pairs(records, levels, model), settings)
+        scored = score_pairs(
+            records, levels, model, population=population, name_frequencies=name_frequencies
+        )
+        if dose_evidence is not None:
+            scored[LEVEL_DOSES] = _dose_levels(
+                scored, doses, built.dose_record_ids, dose_evidence, settings
+            )
+        scored = apply_rules(records, scored, settings)
         scored = _apply_manual(scored, manual)
     with stage("cluster"):
         scored, records = _cluster(records, scored, manual)
@@ -166,14 +170,49 @@ def run_link(
     )
 
 
+def _dose_levels(
+    scored: pd.DataFrame,
+    doses: pd.DataFrame,
+    dose_record_ids: np.ndarray,
+    dose_evidence: DoseEvidence,
+    settings: MatchSettings,
+) -> np.ndarray:
+    """Dose-sequence evidence for the pairs the model would match or review (-1 elsewhere).
+
+    Pairs far below the review band cannot become matches, so they are not examined.
+    """
+    levels = np.full(len(scored), -1, dtype=np.int8)
+    relevant = np.flatnonzero(scored[MATCH_WEIGHT].to_numpy() >= settings.review_weight)
+    if len(relevant) == 0:
+        return levels
+    wanted = np.unique(
+        np.concatenate([scored[LEFT].to_numpy()[relevant], scored[RIGHT].to_numpy()[relevant]])
+    )
+    rows = np.flatnonzero(np.isin(dose_record_ids, wanted))
+    dose_frame = pd.DataFrame(
+        {
+            c.RECORD_ID: dose_record_ids[rows],
+            c.DOSE_DATE: doses[c.DOSE_DATE].to_numpy()[rows],
+            c.PRODUCT_CODE: doses[c.PRODUCT_CODE].to_numpy()[rows],
+            c.LOT_NUMBER: doses[c.LOT_NUMBER].to_numpy()[rows],
+        }
+    )
+    pairs = scored.iloc[relevant][[LEFT, RIGHT]].reset_index(drop=True)
+    levels[relevant] = dose_evidence(pairs, dose_frame)
+    return levels
+
+
 def _stated_birth_levels(
     records: pd.DataFrame, levels: pd.DataFrame, mask: np.ndarray
 ) -> np.ndarray:
     """Birth-date levels of the masked pairs on the dates as typed (for m estimation)."""
-    stated = records[[p.BIRTH_KEY]].copy()
     typed = pd.to_datetime(records[c.BIRTH_DATE])
+    stated = records.copy(deep=False)
     stated[p.BIRTH_KEY] = (
         (typed.dt.year * 10000 + typed.dt.month * 100 + typed.dt.day).fillna(0).astype(np.int64)
+    )
+    stated[KEY_PREFIX + "birth_day"] = (
+        (typed - pd.Timestamp("1800-01-01")).dt.days.fillna(-1).astype(np.int64)
     )
     return compare_birth_dates(
         stated, levels[LEFT].to_numpy()[mask], levels[RIGHT].to_numpy()[mask]
@@ -225,7 +264,6 @@ def _cluster(
         cannot_link=None if manual is None else manual.different,
     )
     keys = records[c.SOURCE].astype(str) + "|" + records[c.PERSON_REF].astype(str)
-    records = records.copy()
     records[c.PERSON_ID] = person_ids(clustering.labels, keys).to_numpy()
     if len(clustering.refused_left):
         n = len(records)

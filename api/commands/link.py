@@ -16,6 +16,7 @@ from api.outputs import pairs_frame, persons_frame, write_json
 from api.progress import StageProgress
 from matcher.fhir import fhir_bundle
 from matcher.histories import Histories, build_histories, compare_dose_histories, history_documents
+from matcher.history_lines import write_history_lines
 from matcher.ingest import read_exports
 from matcher.normalise import normalise_doses
 from matcher.pipeline import STAGES, run_link
@@ -127,17 +128,18 @@ def _write_histories(
     fhir: bool,
 ) -> None:
     """histories.jsonl (one person a line) and, with ``fhir``, histories.fhir.jsonl (Bundles)."""
-    fhir_handle = (out / "histories.fhir.jsonl").open("w", encoding="utf-8") if fhir else None
-    try:
+    if not fhir:
         with (out / "histories.jsonl").open("w", encoding="utf-8") as handle:
-            for document in history_documents(histories, records):
-                handle.write(json.dumps(document, ensure_ascii=False, default=str) + "\n")
-                if fhir_handle is not None:
-                    bundle = fhir_bundle(document)
-                    fhir_handle.write(json.dumps(bundle, ensure_ascii=False, default=str) + "\n")
-    finally:
-        if fhir_handle is not None:
-            fhir_handle.close()
+            write_history_lines(histories, records, handle)
+        return
+    with (
+        (out / "histories.jsonl").open("w", encoding="utf-8") as handle,
+        (out / "histories.fhir.jsonl").open("w", encoding="utf-8") as fhir_handle,
+    ):
+        for document in history_documents(histories, records):
+            handle.write(json.dumps(document, ensure_ascii=False, default=str) + "\n")
+            bundle = fhir_bundle(document)
+            fhir_handle.write(json.dumps(bundle, ensure_ascii=False, default=str) + "\n")
 
 
 def _print_summary(summary: dict[str, Any], out: Path) -> None:

@@ -38,6 +38,7 @@ def _records(keys: list[str | None], status: list[str] | None = None) -> pd.Data
             c.RECORD_ID: np.arange(n),
             c.ID_KEY: pd.Series(keys, dtype=object),
             c.ID_STATUS: status or ["valid"] * n,
+            c.ID_DOC_TYPE: ["resident_id"] * n,
             "surname": ["张"] * n,
             "birth_key": [19900101] * n,
             "given_initial": ["w"] * n,

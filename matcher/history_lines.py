@@ -1,0 +1,324 @@
+"""Fast rendering of histories.jsonl: the lines of :func:`matcher.histories.history_documents`.
+
+Every field is JSON-encoded once per distinct value and column-wise; the pieces of all lines
+are then placed in output order with index arithmetic (no per-person Python loop) and written
+in chunks. The output is byte-identical to ``json.dumps(document, ensure_ascii=False,
+default=str)`` per document.
+"""
+
+from __future__ import annotations
+
+import json
+from json.encoder import encode_basestring
+from typing import Any, Final, TextIO
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from matcher.columns import (
+    BIRTH_DATE,
+    DOSE_DATE,
+    DOSE_SEQ,
+    ID_KEY,
+    LOT_NUMBER,
+    NAME,
+    PERSON_ID,
+    PERSON_REF,
+    PRODUCT_CODE,
+    SEX,
+    SITE,
+    SOURCE,
+    VACCINE,
+)
+from matcher.histories import (
+    ADMINISTERING_SOURCE,
+    BOOSTER_COUNT,
+    DOSE_NUMBER,
+    EVENT_ID,
+    FLAGS,
+    JUSTIFIES,
+    KIND,
+    MANUFACTURER,
+    PRIMARY_COMPLETE_DATE,
+    PRODUCT_NAME,
+    REPORT_RANK,
+    STATUS,
+    STATUS_DATE,
+    VALID,
+    Histories,
+)
+from matcher.masking import mask_id, mask_name
+from matcher.schedules import flag_names
+
+__all__ = ["write_history_lines"]
+
+Pieces = npt.NDArray[np.object_]
+Groups = npt.NDArray[np.int64]
+Codes = npt.NDArray[np.int64]
+Encoded = tuple[Codes, Pieces]  # per row an index into a table of JSON texts
+Part = str | Encoded
+_CHUNK: Final = 500_000  # pieces joined per write
+_SEP: Final = np.array(["", ", "], dtype=object)  # before the first / a later list item
+
+
+def _scalar(value: Any) -> str:
+    """One value as ``json.dumps(..., ensure_ascii=False, default=str)`` writes it."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return "null"
+    if isinstance(value, str):
+        return str(encode_basestring(value))
+    if isinstance(value, bool | int | float):
+        return "null" if value != value else json.dumps(value)
+    return str(encode_basestring(str(value)))
+
+
+def _table(uniques: Any) -> Pieces:
+    """JSON texts of ``uniques`` plus a final ``null`` (the code of missing values)."""
+    if pd.api.types.infer_dtype(uniques, skipna=False) == "string":
+        texts = [str(encode_basestring(u)) for u in uniques]
+    else:
+        texts = [_scalar(u) for u in uniques]
+    return np.array([*texts, "null"], dtype=object)
+
+
+def _encode(values: pd.Series | npt.NDArray[Any]) -> Encoded:
+    """Table of the JSON text of each distinct value, and each row's index into it."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    codes = np.where(codes < 0, len(uniques), codes).astype(np.int64)
+    return codes, _table(uniques)
+
+
+def _dates(values: pd.Series | npt.NDArray[Any]) -> Encoded:
+    """``"YYYY-MM-DD"`` per date, ``null`` for NaT."""
+    days = np.asarray(values, dtype="datetime64[D]")
+    nat = np.isnat(days)
+    codes, uniques = pd.factorize(days.astype(np.int64)[~nat])
+    table = '"' + np.datetime_as_string(uniques.astype("datetime64[D]")).astype(object) + '"'
+    out = np.full(len(days), len(uniques), np.int64)
+    out[~nat] = codes
+    return out, np.array([*table.tolist(), "null"], dtype=object)
+
+
+def _ints(values: npt.NDArray[np.integer[Any]]) -> Encoded:
+    uniques, inverse = np.unique(values, return_inverse=True)
+    return inverse.reshape(-1).astype(np.int64), np.array([str(int(u)) for u in uniques], object)
+
+
+def _flag_lists(masks: npt.NDArray[np.int64]) -> Encoded:
+    uniques, inverse = np.unique(masks, return_inverse=True)
+    table = [json.dumps(flag_names(int(m)), ensure_ascii=False) for m in uniques]
+    return inverse.reshape(-1).astype(np.int64), np.array(table, dtype=object)
+
+
+def _bools(values: npt.NDArray[Any]) -> Encoded:
+    return np.asarray(values, dtype=bool).astype(np.int64), np.array(["false", "true"], object)
+
+
+def _later(groups: Groups) -> Encoded:
+    """Separator before each list item (``groups`` sorted): none for each group's first."""
+    later = np.r_[False, groups[1:] == groups[:-1]] if len(groups) else np.zeros(0, bool)
+    return later.astype(np.int64), _SEP
+
+
+def _render(n: int, parts: list[Part]) -> Pieces:
+    """Per row, the concatenation of ``parts``; each distinct combination is built once."""
+    encoded = [p for p in parts if not isinstance(p, str)]
+    key = np.zeros(n, np.int64)
+    size = 1
+    for codes, table in encoded:
+        if size * len(table) >= 2**62:
+            key, uniques = pd.factorize(key)
+            size = len(uniques)
+        key = key * len(table) + codes
+        size *= len(table)
+    inverse, uniques = pd.factorize(key)
+    seen = np.maximum.accumulate(inverse) if n else inverse
+    first = np.flatnonzero(np.r_[True, inverse[1:] > seen[:-1]]) if n else inverse
+    out = np.full(len(first), "", dtype=object)
+    for part in parts:
+        out = out + (part if isinstance(part, str) else part[1][part[0][first]])
+    return np.asarray(out[inverse], dtype=object)
+
+
+def _lookup(encoded: Encoded) -> Pieces:
+    codes, table = encoded
+    return np.asarray(table[codes], dtype=object)
+
+
+def _interleave(n_groups: int, sections: list[tuple[Groups, list[Pieces]]]) -> tuple[Pieces, Groups]:  # fmt: skip
+    """Pieces ordered by group, then section, then row inside the section, then column.
+
+    A section is a sorted group per row and one or more piece arrays (columns) per row.
+    """
+    counts = [np.bincount(g, minlength=n_groups) * len(cols) for g, cols in sections]
+    totals = np.sum(counts, axis=0) if counts else np.zeros(n_groups, np.int64)
+    base = np.cumsum(totals) - totals
+    out = np.empty(int(totals.sum()), dtype=object)
+    for (groups, columns), count in zip(sections, counts, strict=True):
+        first = np.cumsum(count) - count
+        at = base[groups] + (np.arange(len(groups)) * len(columns) - first[groups])
+        for j, pieces in enumerate(columns):
+            out[at + j] = pieces
+        base = base + count
+    return out, np.repeat(np.arange(n_groups, dtype=np.int64), totals)
+
+
+def _dose_pieces(histories: Histories, ev_person: Groups) -> tuple[Pieces, Groups]:
+    """Pieces of every dose object (with its ``reported_by``), grouped by person position."""
+    ev = histories.events
+    n = len(ev)
+    reps = histories.reports
+    reps = reps[reps[EVENT_ID].to_numpy() >= 0]
+    order = np.lexsort((reps[REPORT_RANK].to_numpy(), reps[EVENT_ID].to_numpy()))
+    reps = reps.iloc[order]
+    rep_event = reps[EVENT_ID].to_numpy().astype(np.int64)
+    m = len(reps)
+    seq = _encode(reps[DOSE_SEQ]) if DOSE_SEQ in reps else _encode(np.full(m, None, object))
+    rep_head = _render(m, [_later(rep_event), '{"source": ', _encode(reps[SOURCE]), ', "person_ref": '])  # fmt: skip
+    rep_ref = _lookup(_encode(reps[PERSON_REF]))
+    rep_tail = _render(m, [', "dose_seq": ', seq, "}"])
+    product: list[Part] = [
+        _later(ev_person),
+        '{"date": ',
+        _dates(ev[DOSE_DATE]),
+        ', "product": ',
+        _encode(ev[PRODUCT_CODE]),
+        ', "product_name": ',
+        _encode(ev[PRODUCT_NAME]),
+        ', "manufacturer": ',
+        _encode(ev[MANUFACTURER]),
+        ', "vaccine_text": ',
+        _encode(ev[VACCINE]),
+    ]
+    lot_site: list[Part] = [
+        ', "lot_number": ',
+        _encode(ev[LOT_NUMBER]),
+        ', "site": ',
+        _encode(ev[SITE]),
+    ]
+    labels: list[Part] = [
+        ', "dose_number": ',
+        _ints(ev[DOSE_NUMBER].to_numpy()),
+        ', "kind": ',
+        _encode(ev[KIND]),
+        ', "valid": ',
+        _bools(ev[VALID].to_numpy()),
+        ', "administering_source": ',
+        _encode(ev[ADMINISTERING_SOURCE]),
+        ', "reported_by": [',
+    ]
+    tail = _render(n, ['], "flags": ', _flag_lists(ev[FLAGS].to_numpy(dtype=np.int64)), "}"])
+    events = np.arange(n, dtype=np.int64)
+    pieces, event_of = _interleave(
+        n,
+        [
+            (events, [_render(n, product), _render(n, lot_site), _render(n, labels)]),
+            (rep_event, [rep_head, rep_ref, rep_tail]),
+            (events, [tail]),
+        ],
+    )
+    return pieces, ev_person[event_of]
+
+
+def _identity_pieces(identities: pd.DataFrame, persons: pd.Index) -> tuple[tuple[Groups, list[Pieces]], tuple[Groups, list[Pieces]], Encoded, Encoded]:  # fmt: skip
+    """``records`` and ``identifiers`` items; name and sex per person (as the dict path)."""
+    pos = persons.get_indexer(pd.Index(identities[PERSON_ID]))
+    ident = identities.assign(_pos=pos)[pos >= 0]
+    ident = ident.iloc[np.argsort(ident["_pos"].to_numpy(), kind="stable")]
+    recs = ident[["_pos", SOURCE, PERSON_REF]].drop_duplicates()
+    rec_group = recs["_pos"].to_numpy().astype(np.int64)
+    k = len(recs)
+    records = [
+        _render(k, [_later(rec_group), '{"source": ', _encode(recs[SOURCE]), ', "person_ref": ']),
+        _lookup(_encode(recs[PERSON_REF])),
+        np.full(k, "}", dtype=object),
+    ]
+    id_group, id_items = np.zeros(0, np.int64), np.zeros(0, object)
+    if ID_KEY in ident:
+        keys = ident[["_pos", ID_KEY]].dropna().drop_duplicates()
+        codes, uniques = pd.factorize(keys[ID_KEY].astype(str))
+        masked = np.array([mask_id(u) for u in uniques], dtype=object)[codes]
+        ids = pd.DataFrame({"_pos": keys["_pos"].to_numpy(), "m": masked}).drop_duplicates()
+        ids = ids.sort_values(["_pos", "m"], kind="stable")
+        id_group = ids["_pos"].to_numpy().astype(np.int64)
+        id_items = _lookup(_encode(ids["m"]))
+    first = ident.groupby("_pos", sort=True).first()
+    where = first.index.to_numpy()
+    n = len(persons)
+
+    def per_person(column: str, masked: bool) -> Encoded:
+        values = np.full(n, None, dtype=object)
+        if column in first:
+            found = first[column].notna().to_numpy()
+            values[where[found]] = first[column].to_numpy(dtype=object)[found]
+        if not masked:
+            return _encode(values)
+        codes, uniques = pd.factorize(values)
+        table = _table([mask_name(str(u)) for u in uniques])
+        return np.where(codes < 0, len(uniques), codes).astype(np.int64), table
+
+    return (
+        (rec_group, records),
+        (id_group, [_lookup(_later(id_group)), id_items]),
+        per_person(NAME, masked=True),
+        per_person(SEX, masked=False),
+    )
+
+
+def write_history_lines(histories: Histories, identities: pd.DataFrame, handle: TextIO) -> int:
+    """Write one JSON line per person to ``handle``; return the number of lines.
+
+    Same arguments and content as :func:`matcher.histories.history_documents` (``identities``:
+    ``PERSON_ID``, ``SOURCE``, ``PERSON_REF``, optionally ``NAME``, ``ID_KEY``, ``SEX``).
+    """
+    persons = histories.persons
+    n = len(persons)
+    index = pd.Index(persons[PERSON_ID])
+    ev_person = index.get_indexer(histories.events[PERSON_ID]).astype(np.int64)
+    dose_pieces, dose_group = _dose_pieces(histories, ev_person)
+    records, identifiers, name, sex = _identity_pieces(identities, index)
+    just = histories.events[JUSTIFIES].to_numpy(dtype=bool)
+    just_group = ev_person[just]
+    number = _ints(histories.events[DOSE_NUMBER].to_numpy()[just])
+    just_items = _render(len(just_group), [_later(just_group), number])
+    person = _lookup(_encode(persons[PERSON_ID]))
+    middle: list[Part] = ['], "name": ', name, ', "birth_date": ', _dates(persons[BIRTH_DATE]), ', "sex": ', sex, ', "doses": [']  # fmt: skip
+    status: list[Part] = [
+        '], "status": {"state": ',
+        _encode(persons[STATUS]),
+        ', "date": ',
+        _dates(persons[STATUS_DATE]),
+        ', "primary_complete_date": ',
+        _dates(persons[PRIMARY_COMPLETE_DATE]),
+        ', "booster_count": ',
+        _ints(persons[BOOSTER_COUNT].to_numpy()),
+        ', "doses": [',
+    ]
+    tail: list[Part] = [
+        ']}, "flags": ',
+        _flag_lists(persons[FLAGS].to_numpy(dtype=np.int64)),
+        "}\n",
+    ]
+    everyone = np.arange(n, dtype=np.int64)
+
+    def constant(text: str) -> Pieces:
+        return np.full(n, text, dtype=object)
+
+    pieces, _ = _interleave(
+        n,
+        [
+            (everyone, [constant('{"person_id": '), person, constant(', "records": [')]),
+            records,
+            (everyone, [constant('], "identifiers": [')]),
+            identifiers,
+            (everyone, [_render(n, middle)]),
+            (dose_group, [dose_pieces]),
+            (everyone, [_render(n, status)]),
+            (just_group, [just_items]),
+            (everyone, [_render(n, tail)]),
+        ],
+    )
+    for start in range(0, len(pieces), _CHUNK):
+        handle.write("".join(pieces[start : start + _CHUNK].tolist()))
+    return n
