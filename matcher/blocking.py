@@ -239,7 +239,7 @@ def _match_probes(
     deleted: npt.NDArray[np.int64], probe: npt.NDArray[np.bool_], rid: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Pairs (probe record, any record) sharing a deletion key."""
-    hit = pd.Index(np.unique(deleted[probe])).get_indexer(deleted) >= 0
+    hit = pd.Index(np.unique(deleted[probe])).get_indexer(pd.Index(deleted)) >= 0
     probes = pd.DataFrame({"key": deleted[probe], "src": rid[probe]})
     targets = pd.DataFrame({"key": deleted[hit], "dst": rid[hit]})
     joined = probes.merge(targets, on="key")

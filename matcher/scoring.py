@@ -224,9 +224,9 @@ def _level_distribution(
     present = levels >= 0
     counts = np.bincount(
         levels[present], weights=weights[present], minlength=len(LEVELS[field_name])
-    )
-    counts = counts + 1.0
-    return counts / counts.sum()
+    ).astype(np.float64)
+    smoothed = counts + 1.0
+    return smoothed / smoothed.sum()
 
 
 def _weighted_distribution(
