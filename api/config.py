@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matcher.settings import MatchSettings
@@ -39,6 +39,16 @@ class Settings(BaseSettings):
     )
     environment: str = Field(default="development", description="development | production")
     sql_echo: bool = Field(default=False, description="log every SQL statement (development)")
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="key signing the auditor workbench session cookie (random per process if unset)",
+    )
+    session_hours: float = Field(
+        default=8.0, gt=0, le=24, description="lifetime of an auditor workbench session"
+    )
+    session_cookie_secure: bool = Field(
+        default=True, description="send the workbench cookie over HTTPS only (localhost excepted)"
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Self:
@@ -46,6 +56,10 @@ class Settings(BaseSettings):
             raise ValueError("production must not run on SQLite: set VAXLINK_DATABASE_URL")
         if self.environment == "production" and self.sql_echo:
             raise ValueError("sql_echo would log personal data: disable it in production")
+        if self.environment == "production" and self.session_secret is None:
+            raise ValueError("production needs VAXLINK_SESSION_SECRET (workbench sessions)")
+        if self.environment == "production" and not self.session_cookie_secure:
+            raise ValueError("production must send the session cookie over HTTPS only")
         return self
 
     @property

@@ -6,15 +6,19 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
 
 from api.config import Settings, get_settings
 from api.db import Database
 from api.metrics import Metrics
-from api.routes import admin, batches, ops, persons, reviews
+from api.review_auth import LoginRequired
+from api.routes import admin, batches, ops, persons, review_api, review_pages, reviews
 
 logger = logging.getLogger("vaxlink.api")
+STATIC_DIR = Path(__file__).with_name("static")
 
 DESCRIPTION = """Merge API of vaxlink: provincial uploads, incremental linking, merged dose
 histories for the national aggregator, the auditors' review queue, roles and audit.
@@ -50,8 +54,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.metrics = Metrics()
     app.dependency_overrides[get_settings] = lambda: settings
-    for router in (batches.router, persons.router, reviews.router, admin.router, ops.router):
+    for router in (
+        batches.router, persons.router, reviews.router, admin.router, ops.router,
+        review_pages.router, review_api.router,
+    ):  # fmt: skip
         app.include_router(router)
+    app.mount("/review/static", StaticFiles(directory=STATIC_DIR), name="review-static")
+    app.add_exception_handler(LoginRequired, review_pages.login_redirect)
 
     @app.middleware("http")
     async def observe(

@@ -58,7 +58,8 @@ Groups = npt.NDArray[np.int64]
 Codes = npt.NDArray[np.int64]
 Encoded = tuple[Codes, Pieces]  # per row an index into a table of JSON texts
 Part = str | Encoded
-_CHUNK: Final = 500_000  # pieces joined per write
+Section = tuple[Groups, list[Encoded]]  # sorted group per row; columns of pieces per row
+_CHUNK_PERSONS: Final = 20_000  # persons rendered and written at a time
 _SEP: Final = np.array(["", ", "], dtype=object)  # before the first / a later list item
 
 
@@ -121,7 +122,7 @@ def _later(groups: Groups) -> Encoded:
     return later.astype(np.int64), _SEP
 
 
-def _render(n: int, parts: list[Part]) -> Pieces:
+def _render(n: int, parts: list[Part]) -> Encoded:
     """Per row, the concatenation of ``parts``; each distinct combination is built once."""
     encoded = [p for p in parts if not isinstance(p, str)]
     key = np.zeros(n, np.int64)
@@ -132,40 +133,45 @@ def _render(n: int, parts: list[Part]) -> Pieces:
             size = len(uniques)
         key = key * len(table) + codes
         size *= len(table)
-    inverse, uniques = pd.factorize(key)
+    inverse, _ = pd.factorize(key)
     seen = np.maximum.accumulate(inverse) if n else inverse
     first = np.flatnonzero(np.r_[True, inverse[1:] > seen[:-1]]) if n else inverse
     out = np.full(len(first), "", dtype=object)
     for part in parts:
         out = out + (part if isinstance(part, str) else part[1][part[0][first]])
-    return np.asarray(out[inverse], dtype=object)
+    return inverse.astype(np.int64), np.asarray(out, dtype=object)
 
 
-def _lookup(encoded: Encoded) -> Pieces:
-    codes, table = encoded
-    return np.asarray(table[codes], dtype=object)
+def _const(n: int, text: str) -> Encoded:
+    return np.zeros(n, np.int64), np.array([text], dtype=object)
 
 
-def _interleave(n_groups: int, sections: list[tuple[Groups, list[Pieces]]]) -> tuple[Pieces, Groups]:  # fmt: skip
-    """Pieces ordered by group, then section, then row inside the section, then column.
+def _interleave(lo: int, hi: int, sections: list[Section]) -> tuple[Pieces, Groups]:
+    """Pieces of groups ``lo``..``hi``-1 ordered by group, section, row in section, column.
 
-    A section is a sorted group per row and one or more piece arrays (columns) per row.
+    A section is a sorted group per row and one or more encoded columns (pieces) per row.
+    Returns the pieces and their group minus ``lo``.
     """
-    counts = [np.bincount(g, minlength=n_groups) * len(cols) for g, cols in sections]
-    totals = np.sum(counts, axis=0) if counts else np.zeros(n_groups, np.int64)
+    n_groups = hi - lo
+    rows = []
+    for groups, columns in sections:
+        start, stop = np.searchsorted(groups, [lo, hi])
+        rows.append((groups[start:stop] - lo, [t[c[start:stop]] for c, t in columns]))
+    counts = [np.bincount(g, minlength=n_groups) * len(cols) for g, cols in rows]
+    totals = np.sum(counts, axis=0)
     base = np.cumsum(totals) - totals
     out = np.empty(int(totals.sum()), dtype=object)
-    for (groups, columns), count in zip(sections, counts, strict=True):
+    for (groups, materialised), count in zip(rows, counts, strict=True):
         first = np.cumsum(count) - count
-        at = base[groups] + (np.arange(len(groups)) * len(columns) - first[groups])
-        for j, pieces in enumerate(columns):
+        at = base[groups] + (np.arange(len(groups)) * len(materialised) - first[groups])
+        for j, pieces in enumerate(materialised):
             out[at + j] = pieces
         base = base + count
     return out, np.repeat(np.arange(n_groups, dtype=np.int64), totals)
 
 
-def _dose_pieces(histories: Histories, ev_person: Groups) -> tuple[Pieces, Groups]:
-    """Pieces of every dose object (with its ``reported_by``), grouped by person position."""
+def _event_sections(histories: Histories, ev_person: Groups) -> list[Section]:
+    """Sections of every dose object (with its ``reported_by``), grouped by event."""
     ev = histories.events
     n = len(ev)
     reps = histories.reports
@@ -176,7 +182,6 @@ def _dose_pieces(histories: Histories, ev_person: Groups) -> tuple[Pieces, Group
     m = len(reps)
     seq = _encode(reps[DOSE_SEQ]) if DOSE_SEQ in reps else _encode(np.full(m, None, object))
     rep_head = _render(m, [_later(rep_event), '{"source": ', _encode(reps[SOURCE]), ', "person_ref": '])  # fmt: skip
-    rep_ref = _lookup(_encode(reps[PERSON_REF]))
     rep_tail = _render(m, [', "dose_seq": ', seq, "}"])
     product: list[Part] = [
         _later(ev_person),
@@ -210,18 +215,14 @@ def _dose_pieces(histories: Histories, ev_person: Groups) -> tuple[Pieces, Group
     ]
     tail = _render(n, ['], "flags": ', _flag_lists(ev[FLAGS].to_numpy(dtype=np.int64)), "}"])
     events = np.arange(n, dtype=np.int64)
-    pieces, event_of = _interleave(
-        n,
-        [
-            (events, [_render(n, product), _render(n, lot_site), _render(n, labels)]),
-            (rep_event, [rep_head, rep_ref, rep_tail]),
-            (events, [tail]),
-        ],
-    )
-    return pieces, ev_person[event_of]
+    return [
+        (events, [_render(n, product), _render(n, lot_site), _render(n, labels)]),
+        (rep_event, [rep_head, _encode(reps[PERSON_REF]), rep_tail]),
+        (events, [tail]),
+    ]
 
 
-def _identity_pieces(identities: pd.DataFrame, persons: pd.Index) -> tuple[tuple[Groups, list[Pieces]], tuple[Groups, list[Pieces]], Encoded, Encoded]:  # fmt: skip
+def _identity_sections(identities: pd.DataFrame, persons: pd.Index) -> tuple[Section, Section, Encoded, Encoded]:  # fmt: skip
     """``records`` and ``identifiers`` items; name and sex per person (as the dict path)."""
     pos = persons.get_indexer(pd.Index(identities[PERSON_ID]))
     ident = identities.assign(_pos=pos)[pos >= 0]
@@ -231,10 +232,10 @@ def _identity_pieces(identities: pd.DataFrame, persons: pd.Index) -> tuple[tuple
     k = len(recs)
     records = [
         _render(k, [_later(rec_group), '{"source": ', _encode(recs[SOURCE]), ', "person_ref": ']),
-        _lookup(_encode(recs[PERSON_REF])),
-        np.full(k, "}", dtype=object),
+        _encode(recs[PERSON_REF]),
+        _const(k, "}"),
     ]
-    id_group, id_items = np.zeros(0, np.int64), np.zeros(0, object)
+    id_group, id_items = np.zeros(0, np.int64), _const(0, "")
     if ID_KEY in ident:
         keys = ident[["_pos", ID_KEY]].dropna().drop_duplicates()
         codes, uniques = pd.factorize(keys[ID_KEY].astype(str))
@@ -242,7 +243,7 @@ def _identity_pieces(identities: pd.DataFrame, persons: pd.Index) -> tuple[tuple
         ids = pd.DataFrame({"_pos": keys["_pos"].to_numpy(), "m": masked}).drop_duplicates()
         ids = ids.sort_values(["_pos", "m"], kind="stable")
         id_group = ids["_pos"].to_numpy().astype(np.int64)
-        id_items = _lookup(_encode(ids["m"]))
+        id_items = _encode(ids["m"])
     first = ident.groupby("_pos", sort=True).first()
     where = first.index.to_numpy()
     n = len(persons)
@@ -260,7 +261,7 @@ def _identity_pieces(identities: pd.DataFrame, persons: pd.Index) -> tuple[tuple
 
     return (
         (rec_group, records),
-        (id_group, [_lookup(_later(id_group)), id_items]),
+        (id_group, [_later(id_group), id_items]),
         per_person(NAME, masked=True),
         per_person(SEX, masked=False),
     )
@@ -276,13 +277,11 @@ def write_history_lines(histories: Histories, identities: pd.DataFrame, handle: 
     n = len(persons)
     index = pd.Index(persons[PERSON_ID])
     ev_person = index.get_indexer(histories.events[PERSON_ID]).astype(np.int64)
-    dose_pieces, dose_group = _dose_pieces(histories, ev_person)
-    records, identifiers, name, sex = _identity_pieces(identities, index)
+    event_sections = _event_sections(histories, ev_person)
+    records, identifiers, name, sex = _identity_sections(identities, index)
     just = histories.events[JUSTIFIES].to_numpy(dtype=bool)
     just_group = ev_person[just]
     number = _ints(histories.events[DOSE_NUMBER].to_numpy()[just])
-    just_items = _render(len(just_group), [_later(just_group), number])
-    person = _lookup(_encode(persons[PERSON_ID]))
     middle: list[Part] = ['], "name": ', name, ', "birth_date": ', _dates(persons[BIRTH_DATE]), ', "sex": ', sex, ', "doses": [']  # fmt: skip
     status: list[Part] = [
         '], "status": {"state": ',
@@ -295,30 +294,29 @@ def write_history_lines(histories: Histories, identities: pd.DataFrame, handle: 
         _ints(persons[BOOSTER_COUNT].to_numpy()),
         ', "doses": [',
     ]
-    tail: list[Part] = [
-        ']}, "flags": ',
-        _flag_lists(persons[FLAGS].to_numpy(dtype=np.int64)),
-        "}\n",
-    ]
+    tail: list[Part] = [']}, "flags": ', _flag_lists(persons[FLAGS].to_numpy(dtype=np.int64)), "}\n"]  # fmt: skip
     everyone = np.arange(n, dtype=np.int64)
-
-    def constant(text: str) -> Pieces:
-        return np.full(n, text, dtype=object)
-
-    pieces, _ = _interleave(
-        n,
-        [
-            (everyone, [constant('{"person_id": '), person, constant(', "records": [')]),
-            records,
-            (everyone, [constant('], "identifiers": [')]),
-            identifiers,
-            (everyone, [_render(n, middle)]),
-            (dose_group, [dose_pieces]),
-            (everyone, [_render(n, status)]),
-            (just_group, [just_items]),
-            (everyone, [_render(n, tail)]),
-        ],
-    )
-    for start in range(0, len(pieces), _CHUNK):
-        handle.write("".join(pieces[start : start + _CHUNK].tolist()))
+    before: list[Section] = [
+        (
+            everyone,
+            [_const(n, '{"person_id": '), _encode(persons[PERSON_ID]), _const(n, ', "records": [')],
+        ),  # fmt: skip
+        records,
+        (everyone, [_const(n, '], "identifiers": [')]),
+        identifiers,
+        (everyone, [_render(n, middle)]),
+    ]
+    after: list[Section] = [
+        (everyone, [_render(n, status)]),
+        (just_group, [_render(len(just_group), [_later(just_group), number])]),
+        (everyone, [_render(n, tail)]),
+    ]
+    for lo in range(0, n, _CHUNK_PERSONS):
+        hi = min(n, lo + _CHUNK_PERSONS)
+        first_event, last_event = np.searchsorted(ev_person, [lo, hi])
+        doses, event_of = _interleave(int(first_event), int(last_event), event_sections)
+        dose_person = ev_person[first_event + event_of]
+        dose_section = (dose_person, [(np.arange(len(doses), dtype=np.int64), doses)])
+        pieces, _ = _interleave(lo, hi, [*before, dose_section, *after])
+        handle.write("".join(pieces.tolist()))
     return n

@@ -1,0 +1,1 @@
+"""Peer tools (Splink, recordlinkage) configured as in ../shared/PEERS.md, on shared preprocessing."""
