@@ -222,38 +222,67 @@ def _event_sections(histories: Histories, ev_person: Groups) -> list[Section]:
     ]
 
 
+def _first_rows(groups: Groups) -> npt.NDArray[np.bool_]:
+    """True on the first row of each run of equal ``groups``."""
+    return np.r_[True, groups[1:] != groups[:-1]] if len(groups) else np.zeros(0, bool)
+
+
+def _mask_ids(keys: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
+    """:func:`mask_id` of each key; 18-character alphanumeric keys without a Python loop."""
+    text = keys.astype(str)
+    out = np.empty(len(text), dtype=object)
+    long = np.char.str_len(text) == 18
+    fast = long & np.char.isalnum(text)
+    if fast.any():
+        chars = text[fast].astype("<U18").view(np.uint32).reshape(-1, 18).copy()
+        chars[:, 6:14] = ord("*")
+        out[fast] = chars.view("<U18").reshape(-1).astype(object)
+    out[~fast] = [mask_id(k) for k in text[~fast].tolist()]
+    return out
+
+
 def _identity_sections(identities: pd.DataFrame, persons: pd.Index) -> tuple[Section, Section, Encoded, Encoded]:  # fmt: skip
     """``records`` and ``identifiers`` items; name and sex per person (as the dict path)."""
+    columns = [c for c in (PERSON_ID, SOURCE, PERSON_REF, NAME, ID_KEY, SEX) if c in identities]
     pos = persons.get_indexer(pd.Index(identities[PERSON_ID]))
-    ident = identities.assign(_pos=pos)[pos >= 0]
-    ident = ident.iloc[np.argsort(ident["_pos"].to_numpy(), kind="stable")]
-    recs = ident[["_pos", SOURCE, PERSON_REF]].drop_duplicates()
-    rec_group = recs["_pos"].to_numpy().astype(np.int64)
-    k = len(recs)
+    keep = np.flatnonzero(pos >= 0)
+    keep = keep[np.argsort(pos[keep], kind="stable")]
+    ident = identities[columns].iloc[keep]
+    group = pos[keep].astype(np.int64)
+    source, ref = _encode(ident[SOURCE]), _encode(ident[PERSON_REF])
+    record_key = (group * len(source[1]) + source[0]) * len(ref[1]) + ref[0]
+    unique = ~pd.Index(record_key).duplicated()
+    rec_group = group[unique]
+    k = len(rec_group)
+    source_part = (source[0][unique], source[1])
     records = [
-        _render(k, [_later(rec_group), '{"source": ', _encode(recs[SOURCE]), ', "person_ref": ']),
-        _encode(recs[PERSON_REF]),
+        _render(k, [_later(rec_group), '{"source": ', source_part, ', "person_ref": ']),
+        (ref[0][unique], ref[1]),
         _const(k, "}"),
     ]
     id_group, id_items = np.zeros(0, np.int64), _const(0, "")
     if ID_KEY in ident:
-        keys = ident[["_pos", ID_KEY]].dropna().drop_duplicates()
-        codes, uniques = pd.factorize(keys[ID_KEY].astype(str))
-        masked = np.array([mask_id(u) for u in uniques], dtype=object)[codes]
-        ids = pd.DataFrame({"_pos": keys["_pos"].to_numpy(), "m": masked}).drop_duplicates()
-        ids = ids.sort_values(["_pos", "m"], kind="stable")
-        id_group = ids["_pos"].to_numpy().astype(np.int64)
-        id_items = _encode(ids["m"])
-    first = ident.groupby("_pos", sort=True).first()
-    where = first.index.to_numpy()
+        has = ident[ID_KEY].notna().to_numpy()
+        codes, uniques = pd.factorize(ident[ID_KEY].to_numpy(dtype=object)[has])
+        masked, masks = pd.factorize(_mask_ids(np.asarray(uniques, dtype=object))[codes])
+        ids = pd.DataFrame({"g": group[has], "m": masked}).drop_duplicates()
+        several = ids["g"].duplicated(keep=False).to_numpy()
+        if several.any():  # identifiers sorted as text inside a person (the rare multi-ID case)
+            text = pd.Series(np.asarray(masks, dtype=object)[ids["m"].to_numpy()], index=ids.index)
+            ordered = ids.assign(t=text)[several].sort_values(["g", "t"], kind="stable")
+            ids = pd.concat([ids[~several], ordered[["g", "m"]]])
+            ids = ids.iloc[np.argsort(ids["g"].to_numpy(), kind="stable")]
+        id_group = ids["g"].to_numpy().astype(np.int64)
+        id_items = (ids["m"].to_numpy().astype(np.int64), _table(masks)[:-1])
     n = len(persons)
 
-    def per_person(column: str, masked: bool) -> Encoded:
+    def first_valid(column: str, mask: bool) -> Encoded:
         values = np.full(n, None, dtype=object)
-        if column in first:
-            found = first[column].notna().to_numpy()
-            values[where[found]] = first[column].to_numpy(dtype=object)[found]
-        if not masked:
+        if column in ident:
+            found = ident[column].notna().to_numpy()
+            first = _first_rows(group[found])
+            values[group[found][first]] = ident[column].to_numpy(dtype=object)[found][first]
+        if not mask:
             return _encode(values)
         codes, uniques = pd.factorize(values)
         table = _table([mask_name(str(u)) for u in uniques])
@@ -262,8 +291,8 @@ def _identity_sections(identities: pd.DataFrame, persons: pd.Index) -> tuple[Sec
     return (
         (rec_group, records),
         (id_group, [_later(id_group), id_items]),
-        per_person(NAME, masked=True),
-        per_person(SEX, masked=False),
+        first_valid(NAME, mask=True),
+        first_valid(SEX, mask=False),
     )
 
 

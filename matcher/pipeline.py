@@ -159,7 +159,7 @@ def run_link(
     with stage("cluster"):
         scored, records = _cluster(records, scored, manual)
     kept = scored[scored[DECISION] != Decision.NON_MATCH.value].reset_index(drop=True)
-    records = records.drop(columns=[col for col in records if col.startswith(KEY_PREFIX)])
+    records = records.drop(columns=[col for col in records if str(col).startswith(KEY_PREFIX)])
     return LinkResult(
         records=records,
         dose_record_ids=built.dose_record_ids,

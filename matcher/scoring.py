@@ -17,6 +17,7 @@ import pandas as pd
 
 from matcher import columns as c
 from matcher.compare import FIELDS, LEFT, LEVELS, RIGHT, compare_pairs, level_column
+from matcher.em import fit_em
 from matcher.errors import ModelError
 
 FloatArray = npt.NDArray[np.float64]
@@ -162,78 +163,15 @@ def estimate_m(
     if len(matrix) > max_pairs:
         chosen = rng.choice(len(matrix), size=max_pairs, replace=False)
         matrix, seed_mask = matrix[chosen], seed_mask[chosen]
-    # EM runs over the distinct comparison patterns, weighted by how often each occurs:
-    # a few thousand patterns stand for millions of pairs.
-    matrix, seed_mask, counts = _distinct_patterns(matrix, seed_mask)
-    m: dict[str, FloatArray] = {}
-    u: dict[str, FloatArray] = {}
-    for j, f in enumerate(FIELDS):
-        seeded = _level_distribution(
-            matrix[:, j], counts * seed_mask if seed_mask.any() else counts, f
-        )
-        m[f] = 0.9 * seeded + 0.1 / len(LEVELS[f])
-        u[f] = _level_distribution(
-            matrix[:, j], counts * ~seed_mask if (~seed_mask).any() else counts, f
-        )
-    m["id"] = np.array([0.01, 0.02, 0.02, 0.95])
-    total = max(float(counts.sum()), 1.0)
-    share = float(
-        np.clip((counts * seed_mask).sum() / total if len(seed_mask) else 0.5, 0.05, 0.95)
+    fit = fit_em(
+        matrix,
+        [len(LEVELS[f]) for f in FIELDS],
+        seed_mask,
+        iterations=iterations,
+        tolerance=tolerance,
+        initial_m={FIELDS.index("id"): np.array([0.01, 0.02, 0.02, 0.95])},
     )
-    done = 0
-    for iteration in range(1, iterations + 1):
-        done = iteration
-        score = np.full(len(matrix), np.log2(share / (1 - share)))
-        for j, f in enumerate(FIELDS):
-            lvl = matrix[:, j]
-            present = lvl >= 0
-            score[present] += (np.log2(m[f]) - np.log2(u[f]))[lvl[present]]
-        posterior = 1.0 / (1.0 + np.exp2(-np.clip(score, -60, 60)))
-        posterior[seed_mask] = 1.0
-        new_share = float(np.clip((posterior * counts).sum() / total, 1e-6, 1 - 1e-6))
-        change = abs(new_share - share)
-        for j, f in enumerate(FIELDS):
-            lvl = matrix[:, j]
-            present = lvl >= 0
-            weight = counts[present]
-            new_m = _weighted_distribution(lvl[present], posterior[present] * weight, f)
-            new_u = _weighted_distribution(lvl[present], (1.0 - posterior[present]) * weight, f)
-            change = max(change, float(np.abs(new_m - m[f]).max()))
-            m[f], u[f] = new_m, new_u
-        share = new_share
-        if change < tolerance:
-            break
-    return {f: m[f].tolist() for f in FIELDS}, share, done
-
-
-def _distinct_patterns(
-    matrix: npt.NDArray[np.int8], seed_mask: npt.NDArray[np.bool_]
-) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.bool_], FloatArray]:
-    """Distinct (levels, seed) rows and their counts."""
-    code = np.zeros(len(matrix), dtype=np.int64)
-    for j in range(matrix.shape[1]):
-        code = code * 16 + (matrix[:, j].astype(np.int64) + 1)
-    code = code * 2 + seed_mask.astype(np.int64)
-    _, first, counts = np.unique(code, return_index=True, return_counts=True)
-    return matrix[first], seed_mask[first], counts.astype(np.float64)
-
-
-def _level_distribution(
-    levels: npt.NDArray[np.int8], weights: FloatArray, field_name: str
-) -> FloatArray:
-    present = levels >= 0
-    counts = np.bincount(
-        levels[present], weights=weights[present], minlength=len(LEVELS[field_name])
-    ).astype(np.float64)
-    smoothed = counts + 1.0
-    return smoothed / smoothed.sum()
-
-
-def _weighted_distribution(
-    levels: npt.NDArray[np.int8], weights: FloatArray, field_name: str
-) -> FloatArray:
-    counts = np.bincount(levels, weights=weights, minlength=len(LEVELS[field_name]))
-    return (counts + 1e-3) / (counts.sum() + 1e-3 * len(counts))
+    return {f: fit.m[j].tolist() for j, f in enumerate(FIELDS)}, fit.share, fit.iterations
 
 
 def name_term_frequencies(records: pd.DataFrame) -> FloatArray:

@@ -14,7 +14,9 @@ import pandas as pd
 
 from api.outputs import pairs_frame, persons_frame, write_json
 from api.progress import StageProgress
+from matcher.clustering import person_ids
 from matcher.fhir import fhir_bundle
+from matcher.generic import DATASET, GenericProfile, link_generic
 from matcher.histories import Histories, build_histories, compare_dose_histories, history_documents
 from matcher.history_lines import write_history_lines
 from matcher.ingest import read_exports
@@ -40,6 +42,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", choices=["jsonl", "fhir"], default="jsonl", help="history output format"
     )
+    parser.add_argument(
+        "--generic",
+        type=Path,
+        metavar="PROFILE",
+        help="link one or two CSV files of another schema with a generic TOML profile "
+        "(e.g. docs/profiles/febrl4.toml) instead of vaccination exports",
+    )
 
 
 def _peak_mb() -> float:
@@ -51,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
+    if args.generic is not None:
+        return _run_generic(args, out)
     settings = MatchSettings.from_path(args.settings) if args.settings else MatchSettings()
     model = FSModel.load(args.model) if args.model else None
     profile = load_profile(args.profile) if args.profile else None
@@ -117,6 +128,38 @@ def run(args: argparse.Namespace) -> int:
     }
     write_json(out / "summary.json", summary)
     _print_summary(summary, out)
+    return 0
+
+
+def _run_generic(args: argparse.Namespace, out: Path) -> int:
+    """``--generic``: link CSV files of another schema; writes persons.csv, pairs.csv, model.json."""
+    profile = GenericProfile.from_toml(args.generic)
+    frames = [pd.read_csv(path, dtype=str, keep_default_na=False) for path in args.inputs]
+    frames = [f.apply(lambda col: col.str.strip()).replace("", None) for f in frames]
+    result = link_generic(frames, profile)
+    records = result.records
+    ids = records[profile.id_column].to_numpy()
+    persons = pd.DataFrame(
+        {
+            "input": records[DATASET].to_numpy(),
+            profile.id_column: ids,
+            "person_id": person_ids(
+                result.labels,
+                records[DATASET].astype(str) + "|" + records[profile.id_column].astype(str),
+            ),
+        }
+    )
+    persons.to_csv(out / "persons.csv", index=False)
+    matched = result.pairs[result.pairs["match"]]
+    pairs = matched.assign(
+        id_l=ids[matched["left"].to_numpy()], id_r=ids[matched["right"].to_numpy()]
+    ).drop(columns=["left", "right"])
+    pairs.to_csv(out / "pairs.csv", index=False)
+    write_json(out / "model.json", {"m": result.m, "u": result.u, "profile": profile.model_dump()})
+    print(
+        f"{len(records):,} records → {persons['person_id'].nunique():,} persons; "
+        f"{len(result.pairs):,} candidate pairs, {len(matched):,} matched; outputs in {out}/"
+    )
     return 0
 
 
