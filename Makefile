@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= var/demo
 DEMO_PERSONS ?= 20000
 
-.PHONY: install demo test lint typecheck pytest bench clean
+.PHONY: install install-browser demo test lint typecheck pytest bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,24 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	touch $(STAMP)
 
+# Debian's Chromium drives the browser tests (Playwright never downloads a browser here).
+# Installed when running as root with apt-get; elsewhere the browser tests skip with a message.
+BROWSER_STAMP := $(VENV)/.browser
+
+$(BROWSER_STAMP): | $(PY)
+	@if command -v chromium >/dev/null 2>&1 || [ -n "$$VAXLINK_CHROMIUM" ]; then \
+		echo "chromium found"; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) \
+			|| echo "warning: chromium could not be installed; browser tests will skip"; \
+	else \
+		echo "note: chromium not installed (needs root + apt-get); browser tests will skip"; \
+	fi
+	touch $(BROWSER_STAMP)
+
 install: $(STAMP)
+
+install-browser: $(BROWSER_STAMP)
 
 demo: install
 	$(PY) -m api.demo --persons $(DEMO_PERSONS) --out $(DEMO_DIR)
@@ -28,7 +45,7 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-pytest: install
+pytest: install install-browser
 	$(VENV)/bin/pytest -q
 
 test: lint typecheck pytest

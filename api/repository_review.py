@@ -174,7 +174,8 @@ def province_counts(*, session: Session) -> list[dict[str, Any]]:
     stmt = select(rec.source, func.count()).join(first, first.c.rid == rec.id).group_by(rec.source)
     persons = {str(s): int(n) for s, n in session.execute(stmt)}
     return [
-        {"province": p, "records": n, "persons": persons.get(p, 0)} for p, n in sorted(records.items())
+        {"province": p, "records": n, "persons": persons.get(p, 0)}
+        for p, n in sorted(records.items())
     ]
 
 

@@ -14,8 +14,14 @@ def test_retrain_reports_then_swaps_only_with_apply(tmp_path, synthetic, monkeyp
     for wb in make_workbench(url, tmp_path, synthetic):
         wb.login()
         items = wb.api("GET", "/queue?limit=6").json()["data"]
-        for item, verdict in zip(items, ["same", "same", "same", "different", "different", "unsure"], strict=True):
-            response = wb.api("POST", f"/items/{item['review_id']}/decision", json={"decision": verdict, "reason": "t"})
+        for item, verdict in zip(
+            items, ["same", "same", "same", "different", "different", "unsure"], strict=True
+        ):
+            response = wb.api(
+                "POST",
+                f"/items/{item['review_id']}/decision",
+                json={"decision": verdict, "reason": "t"},
+            )
             assert response.status_code == 200, response.text
         with wb.database.transaction() as session:
             before = repo.active_model(session=session)

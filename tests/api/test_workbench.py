@@ -109,7 +109,9 @@ def test_queue_filters_sorting_counts_progress(wb: Workbench):
     assert body["progress"]["open"] == body["count"]
     weights = [d["match_weight"] for d in body["data"]]
     assert weights == sorted(weights, reverse=True)
-    asc = [d["match_weight"] for d in wb.api("GET", "/queue?sort=score_asc&limit=200").json()["data"]]
+    asc = [
+        d["match_weight"] for d in wb.api("GET", "/queue?sort=score_asc&limit=200").json()["data"]
+    ]
     assert asc == sorted(asc)
     ids = [d["review_id"] for d in wb.api("GET", "/queue?sort=newest&limit=200").json()["data"]]
     assert ids == sorted(ids, reverse=True)

@@ -90,7 +90,9 @@ def ensure_reviews(database: Database, minimum: int = 3) -> int:
         if have >= minimum:
             return have
         partition = repo.person_partition(session=session)
-        records = repo.records_by_ids(session=session, record_ids=repo.all_record_ids(session=session))
+        records = repo.records_by_ids(
+            session=session, record_ids=repo.all_record_ids(session=session)
+        )
         by_person: dict[str | None, list[repo.RecordInfo]] = {}
         for record in records:
             by_person.setdefault(record.person_id, []).append(record)

@@ -83,7 +83,9 @@ def test_split_a_person(context, live):
     with live.app.state.database.transaction() as session:
         item = repo.get_review(session=session, review_id=target)
         assert item is not None
-        pids = set(repo.person_ids_of(session=session, record_ids=[item.record_l, item.record_r]).values())
+        pids = set(
+            repo.person_ids_of(session=session, record_ids=[item.record_l, item.record_r]).values()
+        )
     assert len(pids) == 1
     (pid,) = pids
     page.goto(f"{live.url}/review/person/{pid}")
@@ -95,7 +97,9 @@ def test_split_a_person(context, live):
     page.wait_for_selector("#split-result")
     assert page.locator(".person-card").count() == 2
     with live.app.state.database.transaction() as session:
-        after = set(repo.person_ids_of(session=session, record_ids=[item.record_l, item.record_r]).values())
+        after = set(
+            repo.person_ids_of(session=session, record_ids=[item.record_l, item.record_r]).values()
+        )
     assert len(after) == 2
 
 

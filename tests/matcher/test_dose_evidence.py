@@ -6,7 +6,7 @@ from benchmarks.dose_evidence import compare_runs
 
 
 def test_dose_evidence_keeps_recall_and_precision() -> None:
-    scores = compare_runs(1500, provinces=8, seed=11)
+    scores = compare_runs(1000, provinces=6, seed=11)
     without, with_ = scores["without"], scores["with"]
     assert with_["precision"] >= without["precision"]
     assert with_["recall"] >= without["recall"] - 0.001
