@@ -77,9 +77,14 @@ def test_oversize_blocks_are_sub_blocked_then_reported() -> None:
     records = _records([None] * n)
     records["given_initial"] = ["a"] * 10 + ["b"] * 20
     rule = BlockingRule(
-        name="bd_surname", keys=("birth_key", "surname"), sub_keys=("given_initial",), max_block_size=12
+        name="bd_surname",
+        keys=("birth_key", "surname"),
+        sub_keys=("given_initial",),
+        max_block_size=12,
     )
-    pairs, report = block_pairs(records, MatchSettings(blocking_rules=(rule,), one_edit_id_rule=False))
+    pairs, report = block_pairs(
+        records, MatchSettings(blocking_rules=(rule,), one_edit_id_rule=False)
+    )
     assert report.pairs_per_rule["bd_surname"] == 45  # the 10 "a" records, sub-blocked
     assert report.capped_blocks["bd_surname"] == 1  # the 20 "b" records stay too large
     assert report.capped_records["bd_surname"] == 20

@@ -48,7 +48,9 @@ def test_without_ids_equals_union_find(edges: list[tuple[int, int]]) -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(edges_strategy, st.lists(st.integers(-1, 3), min_size=30, max_size=30))
-def test_never_two_trusted_ids_in_one_cluster(edges: list[tuple[int, int]], codes: list[int]) -> None:
+def test_never_two_trusted_ids_in_one_cluster(
+    edges: list[tuple[int, int]], codes: list[int]
+) -> None:
     n = 30
     left = np.array([e[0] for e in edges], dtype=np.int64)
     right = np.array([e[1] for e in edges], dtype=np.int64)
@@ -70,7 +72,9 @@ def test_chain_through_id_less_record_goes_to_review() -> None:
     result = cluster_pairs(3, left, right, np.array([20.0, 15.0]), np.array([0, 1, -1]))
     assert result.labels[0] == result.labels[2]
     assert result.labels[1] != result.labels[2]
-    assert list(zip(result.refused_left.tolist(), result.refused_right.tolist(), strict=True)) == [(1, 2)]
+    assert list(zip(result.refused_left.tolist(), result.refused_right.tolist(), strict=True)) == [
+        (1, 2)
+    ]
 
 
 def test_cannot_link_pairs_are_respected() -> None:

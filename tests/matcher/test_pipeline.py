@@ -40,7 +40,9 @@ def linked(synthetic: SyntheticData) -> LinkResult:
     return _link(synthetic)
 
 
-def test_quality_floors_on_synthetic_provinces(synthetic: SyntheticData, linked: LinkResult) -> None:
+def test_quality_floors_on_synthetic_provinces(
+    synthetic: SyntheticData, linked: LinkResult
+) -> None:
     evaluation = evaluate_clusters(synthetic.truth, _persons(linked))
     assert evaluation.precision >= 0.998
     assert evaluation.recall >= 0.99
@@ -81,4 +83,11 @@ def test_summary_reports_pairs_per_rule_and_stages(linked: LinkResult) -> None:
     summary = linked.summary()
     assert set(summary["candidate_pairs_per_rule"]) >= {"id_key", "phone", "id_one_edit"}
     assert summary["candidate_pairs"] <= sum(summary["candidate_pairs_per_rule"].values())
-    assert set(summary["stage_seconds"]) == {"records", "block", "compare", "train", "score", "cluster"}
+    assert set(summary["stage_seconds"]) == {
+        "records",
+        "block",
+        "compare",
+        "train",
+        "score",
+        "cluster",
+    }
