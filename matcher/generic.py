@@ -2,7 +2,7 @@
 
 The vaccination model knows what a Chinese ID number or name means; this profile only knows
 field kinds (exact, string, date, identifier). It links one file (deduplication) or two files
-(linkage, optionally one-to-one), e.g. FEBRL4: ``docs/profiles/febrl4.toml``.
+(linkage, optionally one-to-one), e.g. FEBRL4: ``docs/profiles/generic/febrl4.toml``.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ from matcher.columns import (
     UNKNOWN_SEX,
     VACCINE,
 )
-from matcher.masking import mask_id, mask_name
+from matcher.masking import mask_birth_date, mask_id, mask_name
 from matcher.schedules import (
     BOOSTER,
     CONFLICT,
@@ -445,7 +445,7 @@ def history_documents(histories: Histories, identities: pd.DataFrame) -> Iterato
             "records": rec_map.get(pid, []),
             "identifiers": sorted(set(id_map.get(pid, []))),
             "name": mask_name(str(name)) if name is not None else None,
-            "birth_date": _iso(getattr(row, BIRTH_DATE)),
+            "birth_date": mask_birth_date(_iso(getattr(row, BIRTH_DATE))),
             "sex": sexes.get(pid),
             "doses": doses,
             "status": {

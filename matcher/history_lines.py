@@ -101,6 +101,14 @@ def _dates(values: pd.Series | npt.NDArray[Any]) -> Encoded:
     return out, np.array([*table.tolist(), "null"], dtype=object)
 
 
+def _months(values: pd.Series | npt.NDArray[Any]) -> Encoded:
+    """``"YYYY-MM"`` per date (birth dates beside a masked ID, see masking.mask_birth_date)."""
+    codes, table = _dates(values)
+    return codes, np.array(
+        [t if t == "null" else t[:8] + '"' for t in table.tolist()], dtype=object
+    )
+
+
 def _ints(values: npt.NDArray[np.integer[Any]]) -> Encoded:
     uniques, inverse = np.unique(values, return_inverse=True)
     return inverse.reshape(-1).astype(np.int64), np.array([str(int(u)) for u in uniques], object)
@@ -311,7 +319,7 @@ def write_history_lines(histories: Histories, identities: pd.DataFrame, handle: 
     just = histories.events[JUSTIFIES].to_numpy(dtype=bool)
     just_group = ev_person[just]
     number = _ints(histories.events[DOSE_NUMBER].to_numpy()[just])
-    middle: list[Part] = ['], "name": ', name, ', "birth_date": ', _dates(persons[BIRTH_DATE]), ', "sex": ', sex, ', "doses": [']  # fmt: skip
+    middle: list[Part] = ['], "name": ', name, ', "birth_date": ', _months(persons[BIRTH_DATE]), ', "sex": ', sex, ', "doses": [']  # fmt: skip
     status: list[Part] = [
         '], "status": {"state": ',
         _encode(persons[STATUS]),

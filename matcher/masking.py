@@ -50,3 +50,14 @@ def scrub_text(text: str) -> str:
     """Mask anything in free text that looks like an ID number or a mobile phone number."""
     text = _ID_LIKE.sub(lambda m: m.group(1) + "*" * (len(m.group(0)) - 10) + m.group(0)[-4:], text)
     return _PHONE_LIKE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
+
+
+def mask_birth_date(value: str | None) -> str | None:
+    """Birth date to month precision (``1990-01-15`` → ``1990-01``).
+
+    Next to a masked ID (first 6 + last 4 characters) a full birth date would restore the
+    whole number, so documents that show both keep the month only (a valid FHIR partial date).
+    """
+    if value is None:
+        return None
+    return str(value)[:7]

@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="PROFILE",
         help="link one or two CSV files of another schema with a generic TOML profile "
-        "(e.g. docs/profiles/febrl4.toml) instead of vaccination exports",
+        "(e.g. docs/profiles/generic/febrl4.toml) instead of vaccination exports",
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from matcher.generic import GenericProfile, link_generic
 
-PROFILE = Path(__file__).resolve().parents[2] / "docs" / "profiles" / "febrl4.toml"
+PROFILE = Path(__file__).resolve().parents[2] / "docs" / "profiles" / "generic" / "febrl4.toml"
 
 
 def _febrl4() -> tuple[pd.DataFrame, pd.DataFrame, set[tuple[str, str]]]:
