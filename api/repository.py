@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Select, and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from api import models as m
@@ -64,9 +64,12 @@ def create_key(*, session: Session, role: Role, province: str | None, label: str
     )  # fmt: skip
 
 
-def principal_for_token(*, session: Session, token: str) -> Principal | None:
+def principal_for_token(*, session: Session | Connection, token: str) -> Principal | None:
     """The caller owning ``token``, or None for unknown or revoked keys."""
-    row = session.scalar(select(m.ApiKey).where(m.ApiKey.key_hash == hash_token(token)))
+    stmt = select(
+        m.ApiKey.id, m.ApiKey.role, m.ApiKey.province, m.ApiKey.label, m.ApiKey.revoked_at
+    ).where(m.ApiKey.key_hash == hash_token(token))
+    row = session.execute(stmt).first()
     if row is None or row.revoked_at is not None:
         return None
     return Principal(key_id=row.id, role=Role(row.role), province=row.province, label=row.label)
@@ -182,12 +185,16 @@ def upsert_records(
                 found[(source, ref)] = rid
     missing = sorted(wanted - set(found))
     new_ids: set[int] = set()
-    for source, ref in missing:
-        row = m.PersonRecord(source=source, person_ref=ref, first_batch_id=batch_id)
-        session.add(row)
-        session.flush()
-        found[(source, ref)] = row.id
-        new_ids.add(row.id)
+    # One multi-row INSERT ... RETURNING per chunk (not one flush per record).
+    stmt_new = insert(m.PersonRecord).returning(
+        m.PersonRecord.id, m.PersonRecord.source, m.PersonRecord.person_ref,
+        sort_by_parameter_order=True,
+    )  # fmt: skip
+    for chunk in _chunks(missing, 5000):
+        rows = [{"source": s, "person_ref": r, "first_batch_id": batch_id} for s, r in chunk]
+        for rid, source, ref in session.execute(stmt_new, rows):
+            found[(source, ref)] = rid
+            new_ids.add(rid)
     return found, new_ids
 
 
@@ -339,14 +346,10 @@ def save_assignments(
     scope: set[int],
 ) -> None:
     """Write person ids of records, replace persons, refresh open review pairs in ``scope``."""
-    by_person: dict[str, list[int]] = {}
-    for rid, pid in assignments.items():
-        by_person.setdefault(pid, []).append(rid)
-    for pid, rids in by_person.items():
-        for part in _chunks(sorted(rids)):
-            session.execute(
-                update(m.PersonRecord).where(m.PersonRecord.id.in_(part)).values(person_id=pid)
-            )
+    # Bulk UPDATE by primary key (one executemany per chunk, not one statement per person).
+    changes = [{"id": rid, "person_id": pid} for rid, pid in sorted(assignments.items())]
+    for chunk in _chunks(changes, 5000):
+        session.execute(update(m.PersonRecord), list(chunk))
     gone = sorted(removed | set(persons))
     for part in _chunks(gone):
         session.execute(delete(m.Person).where(m.Person.person_id.in_(part)))
@@ -463,10 +466,17 @@ def _record_info(row: m.PersonRecord) -> RecordInfo:
     )  # fmt: skip
 
 
+_RECORD_INFO_COLUMNS = (
+    m.PersonRecord.id, m.PersonRecord.source, m.PersonRecord.person_ref,
+    m.PersonRecord.person_id, m.PersonRecord.id_key, m.PersonRecord.name_simplified,
+    m.PersonRecord.name_pinyin, m.PersonRecord.n_doses,
+)  # fmt: skip
+
+
 def records_by_id_key(*, session: Session, id_key: str) -> list[RecordInfo]:
-    """Records carrying this ID key."""
-    rows = session.scalars(select(m.PersonRecord).where(m.PersonRecord.id_key == id_key))
-    return [_record_info(r) for r in rows]
+    """Records carrying this ID key (plain columns: no ORM objects on the query hot path)."""
+    stmt = select(*_RECORD_INFO_COLUMNS).where(m.PersonRecord.id_key == id_key)
+    return [RecordInfo(*row) for row in session.execute(stmt)]
 
 
 def records_by_ids(*, session: Session, record_ids: Iterable[int]) -> list[RecordInfo]:

@@ -147,9 +147,18 @@ def _read(staged: StagedUpload, *, province: str, today: pd.Timestamp) -> tuple[
 
 
 def ingest_batch(
-    database: Database, settings: Settings, principal: Principal, staged: StagedUpload
+    database: Database,
+    settings: Settings,
+    principal: Principal,
+    staged: StagedUpload,
+    *,
+    link: bool = True,
 ) -> BatchPublic:
-    """Apply one staged upload as a batch, or answer the earlier batch with the same content."""
+    """Apply one staged upload as a batch, or answer the earlier batch with the same content.
+
+    ``link=False`` stores the rows without linking them (a bulk initial load of many files,
+    followed by one full relink, ``link_scope(full=True)``); the person counts are then 0.
+    """
     province = principal.province or ""
     # Deduplicate per province: the same bytes from another province's key are a new batch
     # (whose rows are then rejected), never a view of that province's batch.
@@ -163,7 +172,9 @@ def ingest_batch(
     batch_id = str(uuid.uuid4())
     try:
         with database.transaction() as session:
-            counts = _apply(session, settings, principal, staged, batch_id, doses, rejects, today)
+            counts = _apply(
+                session, settings, principal, staged, batch_id, doses, rejects, today, link=link
+            )
             result = repo.finish_batch(
                 session=session, batch_id=batch_id, dedup_key=dedup, counts=counts
             )
@@ -198,6 +209,8 @@ def _apply(
     doses: pd.DataFrame,
     rejects: pd.DataFrame,
     today: pd.Timestamp,
+    *,
+    link: bool = True,
 ) -> BatchCounts:
     repo.create_batch(
         session=session, batch_id=batch_id, province=principal.province or "",
@@ -212,6 +225,11 @@ def _apply(
         doses[col] = doses[col].dt.strftime("%Y-%m-%d")
     repo.insert_doses(session=session, batch_id=batch_id, doses=doses)
     seeds = set(ids.values())
+    if not link:
+        return BatchCounts(
+            rows_accepted=len(doses), rows_rejected=len(rejects), records_touched=len(seeds),
+            persons_new=0, persons_linked=0, persons_review=0,
+        )  # fmt: skip
     stats = link_scope(session, seeds, settings.matching, today=today)
     in_review = repo.open_review_records(session=session, record_ids=seeds)
     batch_pids = {stats.assignments[r] for r in seeds if r in stats.assignments}

@@ -182,8 +182,10 @@ def normalise_doses(frame: pd.DataFrame, *, today: pd.Timestamp) -> NormaliseRes
     for part in derived:
         for col in part.columns:
             columns[col] = part[col].reset_index(drop=True)
-    # One construction, so the object columns are consolidated once.
-    return NormaliseResult(doses=pd.DataFrame(columns), rejects=rejects)
+    # Column-wise assembly without consolidating the object columns into one block (a full
+    # copy of every column at 1M persons).
+    doses = pd.concat(columns, axis=1, copy=False)
+    return NormaliseResult(doses=doses, rejects=rejects)
 
 
 def _rejects(

@@ -70,7 +70,9 @@ def build_person_records(doses: pd.DataFrame) -> PersonRecords:
     starts = np.flatnonzero(np.r_[True, rid[order][1:] != rid[order][:-1]]) if len(rid) else order
     first_row = order[starts]  # the first dose row of every record, in record order
     present = [c.SOURCE, c.PERSON_REF, *(f for f in IDENTITY_FIELDS if f in doses.columns)]
-    records = pd.DataFrame({col: doses[col].to_numpy()[first_row] for col in present})
+    records = pd.concat(
+        {col: pd.Series(doses[col].to_numpy()[first_row]) for col in present}, axis=1, copy=False
+    )
     for field in present[2:]:
         _fill_from_later_rows(records, doses[field], rid, field)
     records.insert(0, c.RECORD_ID, np.arange(len(records), dtype=np.int64))

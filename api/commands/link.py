@@ -14,6 +14,7 @@ import pandas as pd
 
 from api.outputs import pairs_frame, persons_frame, write_json
 from api.progress import StageProgress
+from matcher import columns as c
 from matcher.clustering import person_ids
 from matcher.fhir import fhir_bundle
 from matcher.generic import DATASET, GenericProfile, link_generic
@@ -41,6 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--format", choices=["jsonl", "fhir"], default="jsonl", help="history output format"
+    )
+    parser.add_argument(
+        "--no-histories",
+        dest="histories",
+        action="store_false",
+        help="resolve identities only: skip merged dose histories (histories.jsonl)",
     )
     parser.add_argument(
         "--generic",
@@ -82,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         seconds["normalise"], peaks["normalise"] = round(time.perf_counter() - t0, 3), _peak_mb()
         doses = normalised.doses
         rejects = pd.concat([read.rejects, normalised.rejects], ignore_index=True)
+        files, rows_read = read.files, read.rows_read
+        del read, normalised  # the raw frame is no longer needed: free it before linking
 
         result = run_link(
             doses,
@@ -95,10 +104,12 @@ def run(args: argparse.Namespace) -> int:
 
         progress.advance("histories")
         t0 = time.perf_counter()
-        doses = doses.assign(
-            person_id=result.records["person_id"].to_numpy()[result.dose_record_ids]
-        )
-        histories = build_histories(doses, today=today)
+        n_doses = len(doses)
+        histories: Histories | None = None
+        if args.histories:
+            doses[c.PERSON_ID] = result.records[c.PERSON_ID].to_numpy()[result.dose_record_ids]
+            histories = build_histories(doses, today=today)
+        del doses
         seconds["histories"], peaks["histories"] = round(time.perf_counter() - t0, 3), _peak_mb()
 
         progress.advance("write")
@@ -110,14 +121,15 @@ def run(args: argparse.Namespace) -> int:
         )
         rejects.to_csv(out / "rejects.csv", index=False)
         result.model.save(out / "model.json")
-        _write_histories(out, histories, result.records, fhir=args.format == "fhir")
+        if histories is not None:
+            _write_histories(out, histories, result.records, fhir=args.format == "fhir")
         seconds["write"], peaks["write"] = round(time.perf_counter() - t0, 3), _peak_mb()
 
     summary = {
         "inputs": [str(p) for p in args.inputs],
-        "files": list(read.files),
-        "dose_rows_read": read.rows_read,
-        "dose_rows_accepted": len(doses),
+        "files": list(files),
+        "dose_rows_read": rows_read,
+        "dose_rows_accepted": n_doses,
         "rows_rejected": len(rejects),
         **result.summary(),
         "stage_seconds": seconds,
