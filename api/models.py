@@ -77,7 +77,7 @@ class PersonRecord(Base):
     person_ref: Mapped[str] = mapped_column(String(100))
     person_id: Mapped[str | None] = mapped_column(String(20), index=True)
     id_key: Mapped[str | None] = mapped_column(String(40), index=True)
-    name_simplified: Mapped[str | None] = mapped_column(String(100))
+    name_simplified: Mapped[str | None] = mapped_column(String(100), index=True)
     name_pinyin: Mapped[str | None] = mapped_column(String(200))
     birth_key: Mapped[int] = mapped_column(Integer, default=0)
     n_doses: Mapped[int] = mapped_column(Integer, default=0)

@@ -393,7 +393,12 @@ def _iter_csv_arrow(
     for header, canonical in mapping.items():
         trimmed = pc.utf8_trim_whitespace(table.column(header))
         cleaned = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
-        columns[canonical] = pd.Series(cleaned.to_numpy(zero_copy_only=False), dtype=object)
+        # Dictionary-encode so a value repeated on many rows (a site, a vaccine, a person's
+        # name on each dose) becomes one Python string shared by all of them.
+        encoded = pc.dictionary_encode(cleaned).combine_chunks()
+        uniques = np.append(encoded.dictionary.to_numpy(zero_copy_only=False), None)
+        indices = encoded.indices.fill_null(len(uniques) - 1).to_numpy(zero_copy_only=False)
+        columns[canonical] = pd.Series(uniques[indices], dtype=object)
     del table
     chunk = pd.DataFrame(columns)
     chunk[ROW] = np.arange(2, len(chunk) + 2, dtype=np.int64)
