@@ -396,7 +396,9 @@ def _iter_csv_arrow(
         # Dictionary-encode so a value repeated on many rows (a site, a vaccine, a person's
         # name on each dose) becomes one Python string shared by all of them.
         encoded = pc.dictionary_encode(cleaned).combine_chunks()
-        uniques = np.append(encoded.dictionary.to_numpy(zero_copy_only=False), None)
+        dictionary = encoded.dictionary.to_numpy(zero_copy_only=False)
+        uniques = np.empty(len(dictionary) + 1, dtype=object)
+        uniques[:-1] = dictionary  # the last slot stays None: null cells point at it
         indices = encoded.indices.fill_null(len(uniques) - 1).to_numpy(zero_copy_only=False)
         columns[canonical] = pd.Series(uniques[indices], dtype=object)
     del table
