@@ -84,15 +84,26 @@ def apply_rules(
     decision[capped] = Decision.REVIEW.value
     decision[different_ids] = Decision.NON_MATCH.value
 
-    for mask, rule in (
+    rules = (
         (different_ids, Rule.DIFFERENT_VALID_IDS),
         (sex_rule, Rule.SEX_CONTRADICTS_ID),
         (same_id_other_name, Rule.SAME_ID_DIFFERENT_NAME),
         (other_name_no_id, Rule.OTHER_NAME_WITHOUT_ID),
         (dose_conflict, Rule.DOSE_CONFLICT),
-    ):
-        hit = np.flatnonzero(mask)
-        fired[hit] = [f"{text};{rule.value}" if text else rule.value for text in fired[hit]]
+    )
+    # A bit per rule, then one ';'-joined label per distinct combination (a handful).
+    bits = np.zeros(n, dtype=np.int64)
+    for k, (mask, _) in enumerate(rules):
+        bits |= mask.astype(np.int64) << k
+    combos, inverse = np.unique(bits, return_inverse=True)
+    labels = np.array(
+        [
+            ";".join(rule.value for k, (_, rule) in enumerate(rules) if combo >> k & 1)
+            for combo in combos
+        ],
+        dtype=object,
+    )
+    fired = labels[inverse] if n else fired
     out = scored.copy()
     out[WEIGHT_RULES] = rule_weight
     out[MATCH_WEIGHT] = weight
