@@ -127,7 +127,7 @@ def prepare(
     fresh = pd.DataFrame(columns=COLUMNS)
     if room > 0:
         data = generate(
-            SyntheticConfig(persons=max(10, room // 2 + 50), provinces=1, seed=seed + 7919,
+            SyntheticConfig(persons=room * 6 // 10 + 50, provinces=1, seed=seed + 7919,
                             legacy_exports=False)
         )  # fmt: skip
         fresh = data.doses[COLUMNS].astype(str).replace({"<NA>": "", "nan": "", "None": ""})

@@ -71,6 +71,7 @@ def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
     out[KEY_PREFIX + "id"] = np.where(borrowed, -1, _codes(records[c.ID_KEY]))
     ids = records[c.ID_KEY].astype(object)
     out[KEY_PREFIX + "id_chars"] = np.where(ids.str.len() == 18, ids, "").astype("S18")
+    out[KEY_PREFIX + "upgraded"] = records[c.ID_UPGRADED].fillna(False).to_numpy(dtype=np.int64)
     out[KEY_PREFIX + "province"] = np.where(borrowed, -1, _codes(records[c.ID_PROVINCE]))
     out[KEY_PREFIX + "sex"] = _codes(_effective_sex(records))
     key = records[p.BIRTH_KEY].to_numpy(dtype=np.int64)
@@ -152,7 +153,7 @@ def compare_ids(
     records = _prepared(records)
     key_codes = _key(records, "id")
     doc_codes = _key(records, "doc")
-    upgraded = records[c.ID_UPGRADED].fillna(False).to_numpy(dtype=bool)
+    upgraded = _key(records, "upgraded")
     a, b = key_codes[left], key_codes[right]
     missing = (a < 0) | (b < 0) | (doc_codes[left] != doc_codes[right])
     equal = a == b
@@ -176,9 +177,9 @@ def _one_edit(
     chars: npt.NDArray[np.bytes_], left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.bool_]:
     """True where two 18-character keys differ by one substitution or adjacent transposition."""
-    shaped = np.char.str_len(chars) == 18
     a = chars[left].view(np.uint8).reshape(-1, 18)
     b = chars[right].view(np.uint8).reshape(-1, 18)
+    both_full = (a[:, 17] != 0) & (b[:, 17] != 0)  # shorter keys are zero-padded
     diff = a != b
     n_diff = diff.sum(axis=1)
     substitution = n_diff == 1
@@ -191,7 +192,7 @@ def _one_edit(
         & (a[rows, first] == b[rows, nxt])
         & (a[rows, nxt] == b[rows, first])
     )
-    return (substitution | transposed) & shaped[left] & shaped[right]
+    return (substitution | transposed) & both_full
 
 
 def compare_names(
@@ -242,12 +243,15 @@ def compare_birth_dates(
     key = records[p.BIRTH_KEY].to_numpy(dtype=np.int64)
     day = _key(records, "birth_day")
     a, b = key[left], key[right]
-    level = np.zeros(len(left), dtype=np.int8)
-    level[a // 10000 == b // 10000] = 1
-    level[_near_dates(a, b, day[left], day[right])] = 2
-    level[p.day_month_swapped(a, b)] = 3
-    level[a == b] = 4
+    level = np.full(len(left), 4, dtype=np.int8)
     level[(a == 0) | (b == 0)] = -1
+    idx = np.flatnonzero((a != b) & (level == 4))  # only unequal dates need the finer checks
+    a, b = a[idx], b[idx]
+    finer = np.zeros(len(idx), dtype=np.int8)
+    finer[a // 10000 == b // 10000] = 1
+    finer[_near_dates(a, b, day[left[idx]], day[right[idx]])] = 2
+    finer[p.day_month_swapped(a, b)] = 3
+    level[idx] = finer
     return level
 
 
