@@ -41,6 +41,20 @@ def _keys(settings: Settings, provinces: list[str]) -> dict[str, str]:
     return keys
 
 
+def _write_example_query(export: Path, path: Path) -> Path:
+    """A history query for one synthetic person, written to a file so no ID is printed."""
+    import json
+
+    from matcher.ingest import read_export
+
+    frame = read_export(export).frame
+    usable = frame[frame["id_number"].str.len().eq(18) & frame["name"].notna()]
+    row = usable.iloc[0]
+    identity = {"id_type": "resident_id", "id_number": row["id_number"], "name": row["name"]}
+    path.write_text(json.dumps({"identities": [identity]}, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     """Generate, serve, upload, print keys and examples, keep serving."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -80,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             counts = response.json().get("counts", {})
             sys.stdout.write(f"uploaded {path.name}: HTTP {response.status_code} {counts}\n")
+    query = _write_example_query(files[0], args.out / "query.json")
     out = sys.stdout
     out.write("\nDemo keys (Authorization: Bearer <key>):\n")
     for who, token in keys.items():
@@ -88,9 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         "\nExamples:\n"
         f"  curl -s {base}/v1/reviews?limit=3 -H 'Authorization: Bearer {keys['auditor']}'\n"
         f"  curl -s -X POST {base}/v1/histories/query -H 'Authorization: Bearer "
-        f"{keys['aggregator']}' -H 'Content-Type: application/json' -d '{{\"identities\": "
-        '[{"id_type": "resident_id", "id_number": "<ID from the synthetic CSV>", '
-        '"name": "<name>"}]}\'\n'
+        f"{keys['aggregator']}' -H 'Content-Type: application/json' -d @{query}\n"
         f"  curl -s {base}/metrics\n"
         f"\nServing {base} (OpenAPI at {base}/docs); Ctrl-C to stop.\n"
     )
