@@ -24,15 +24,27 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every available sub-command."""
+def _wanted_command(argv: Sequence[str] | None) -> str | None:
+    """The sub-command named on the command line, if any (before parsing)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    names = [a for a in args if not a.startswith("-")]
+    return names[0] if names and names[0] in COMMANDS else None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser; only the named sub-command's module is imported."""
     parser = argparse.ArgumentParser(
         prog="vaxlink",
         description="Match and deduplicate vaccination records across provincial systems.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    wanted = _wanted_command(argv)
     for name, (module_name, help_text) in COMMANDS.items():
+        if wanted is not None and name != wanted:
+            # Only the chosen command's module is imported (start-up time); --help lists all.
+            sub.add_parser(name, help=help_text, description=help_text, add_help=False)
+            continue
         try:
             module = importlib.import_module(f"api.commands.{module_name}")
         except ModuleNotFoundError as exc:
@@ -47,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``vaxlink`` console script."""
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     from api.logging import configure_logging
 

@@ -104,7 +104,7 @@ def apply_rules(
         dtype=object,
     )
     fired = labels[inverse] if n else fired
-    out = scored.copy()
+    out = scored  # the caller's frame of scored pairs gains the decision columns
     out[WEIGHT_RULES] = rule_weight
     out[MATCH_WEIGHT] = weight
     out[MATCH_PROBABILITY] = (1.0 / (1.0 + np.exp2(-np.clip(weight, -60, 60)))).astype(np.float32)

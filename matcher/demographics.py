@@ -87,4 +87,20 @@ def normalise_phones(values: pd.Series) -> pd.Series:
     repeated digit: ``13800000000``, ``13911111111``) give ``None``. Placeholders that look
     real are left to term-frequency adjustment in scoring.
     """
-    return _by_unique(values, _phone)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    # Fast path, vectorised: a clean 11-digit mobile (the vast majority) needs no clean-up.
+    is_text = np.array([isinstance(u, str) for u in texts.to_numpy()], dtype=bool)
+    strings = texts.where(is_text, "")
+    clean = is_text & strings.str.fullmatch(r"1[3-9][0-9]{9}").to_numpy(dtype=bool)
+    placeholder = strings.str.fullmatch(r"[0-9]{3}([0-9])\1{7}").to_numpy(dtype=bool)
+    out = np.full(len(uniques) + 1, None, dtype=object)
+    keep = np.flatnonzero(clean & ~placeholder)
+    out[keep] = texts.to_numpy()[keep]
+    rest = np.flatnonzero(~clean)
+    if len(rest):
+        out[rest] = [
+            _phone(unicodedata.normalize("NFKC", _as_text(u)).strip())
+            for u in texts.to_numpy()[rest]
+        ]
+    return pd.Series(out.take(codes), index=values.index, name=values.name, dtype=object)

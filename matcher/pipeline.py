@@ -159,7 +159,8 @@ def run_link(
     with stage("cluster"):
         scored, records = _cluster(records, scored, manual)
     kept = scored[scored[DECISION] != Decision.NON_MATCH.value].reset_index(drop=True)
-    records = records.drop(columns=[col for col in records if str(col).startswith(KEY_PREFIX)])
+    for column in [col for col in records if str(col).startswith(KEY_PREFIX)]:
+        del records[column]  # comparison codes are internal (records is our shallow copy)
     return LinkResult(
         records=records,
         dose_record_ids=built.dose_record_ids,
