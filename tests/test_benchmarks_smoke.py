@@ -199,3 +199,14 @@ def test_report_table_and_child_measurement(tmp_path: Path) -> None:
         "vx/peer",
         "stages (s)",
     ]
+
+
+def test_synth_and_normalise_speed_smoke(tmp_path: Path) -> None:
+    from benchmarks import normalise_speed, synth_speed
+
+    synth = synth_speed.main(["--persons", "200", "--out", str(tmp_path)])
+    assert synth["persons"] == 200 and synth["wall_s"] > 0
+    figures = normalise_speed.main([str(tmp_path)])
+    assert figures["dose_rows"] == synth["dose_rows"]
+    assert figures["rejected_rows"] == 0
+    assert figures["total_s"] >= figures["read_s"] > 0
