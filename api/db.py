@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,6 +35,18 @@ class Database:
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
         upgrade(self.engine)
+
+    def analyze(self) -> None:
+        """Refresh PostgreSQL's planner statistics (after a bulk load or a full relink).
+
+        Without them (autovacuum off, or not yet run) the planner does not use the
+        ``(rule, value)`` index of ``record_keys`` and each neighbour lookup of incremental
+        linking scans (seen: 41 ms instead of 2.7 ms per 500 keys; a 50k-row batch 54 s).
+        """
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as connection:
+                connection.execute(text("ANALYZE"))
+                connection.commit()
 
     def dispose(self) -> None:
         """Close every pooled connection."""

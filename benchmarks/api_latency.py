@@ -239,6 +239,7 @@ def load(
                            retrain=True)  # fmt: skip
         repo.add_audit(session=session, actor=None, action="relink",
                        detail={"retrain": True, "via": "benchmark"})  # fmt: skip
+    database.analyze()  # as `vaxlink relink` does (PostgreSQL planner statistics)
     linked = time.perf_counter()
     with database.transaction() as session:
         person_ids = list(session.scalars(select(m.Person.person_id)))

@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
             session=session, actor=None, action="relink",
             detail={"retrain": not args.keep_model, "via": "cli"},
         )  # fmt: skip
+    database.analyze()
     database.dispose()
     print(
         f"relinked {stats.records:,} records into {stats.persons:,} persons; "
