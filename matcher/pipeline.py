@@ -129,6 +129,7 @@ def run_link(
         candidates, report = block_pairs(records, settings)
     with stage("compare"):
         levels = compare_pairs(records, candidates, jw_thresholds=settings.name_jw_thresholds)
+        del candidates  # levels carries the pair ids
     with stage("train"):
         if model is None:
             seed_mask = (levels[level_column("id")] == 3).to_numpy() & (
@@ -148,7 +149,12 @@ def run_link(
             )
     with stage("score"):
         scored = score_pairs(
-            records, levels, model, population=population, name_frequencies=name_frequencies
+            records,
+            levels,
+            model,
+            population=population,
+            name_frequencies=name_frequencies,
+            inplace=True,
         )
         if dose_evidence is not None:
             scored[LEVEL_DOSES] = _dose_levels(

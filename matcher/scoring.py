@@ -188,6 +188,7 @@ def score_pairs(
     *,
     population: int | None = None,
     name_frequencies: FloatArray | None = None,
+    inplace: bool = False,
 ) -> pd.DataFrame:
     """Per-field weights, total match weight and probability for compared pairs (batch in/out).
 
@@ -196,8 +197,10 @@ def score_pairs(
             sets the prior, so weights mean the same in an incremental run on a subset.
         name_frequencies: per record, the share of the population carrying its name
             (default: computed from ``records``).
+        inplace: add the weight columns to ``levels`` itself instead of a copy (saves a copy
+            of every candidate pair in the pipeline).
     """
-    out = levels.copy()
+    out = levels if inplace else levels.copy()
     n = population if population is not None else max(len(records), 1)
     total = np.full(len(levels), model.prior_weight(n))
     tf = name_frequencies if name_frequencies is not None else name_term_frequencies(records)
