@@ -22,16 +22,13 @@ from sqlalchemy.orm import Session
 from api import repository as repo
 from matcher import columns as c
 from matcher import persons as p
-from matcher.blocking import block_pairs
-from matcher.compare import FIELDS, FUZZY_PINYIN, LEFT, RIGHT, compare_pairs, level_column
-from matcher.decisions import DECISION, LEVEL_DOSES, RULES_FIRED, Decision, apply_rules
+from matcher.compare import FIELDS, LEFT, RIGHT, level_column
+from matcher.decisions import DECISION, LEVEL_DOSES, RULES_FIRED, Decision
 from matcher.histories import build_histories, compare_dose_histories, history_documents
-from matcher.names import fuzzy_pinyin
 from matcher.normalise import normalise_doses
-from matcher.pipeline import ManualDecisions, _apply_manual, _cluster
+from matcher.pipeline import ManualDecisions, run_link
 from matcher.resident_id import checksum_char
-from matcher.scoring import MATCH_WEIGHT, FSModel, train_model, weight_column
-from matcher.scoring import score_pairs as fs_score_pairs
+from matcher.scoring import MATCH_WEIGHT, FSModel, weight_column
 from matcher.settings import MatchSettings
 
 DB_RECORD = "db_record"
@@ -197,7 +194,7 @@ def link_scope(
             doses, settings, model=model, same=same, different=different,
             name_counts=counts, total_records=total,
         )  # fmt: skip
-        if model is None and _usable(outcome.model):
+        if model is None and usable(outcome.model):
             repo.save_model(
                 session=session,
                 model_json=outcome.model.to_json(),
@@ -225,7 +222,7 @@ def link_scope(
 MIN_TRAINING_PAIRS = 20
 
 
-def _usable(model: FSModel) -> bool:
+def usable(model: FSModel) -> bool:
     """A model worth keeping: finite parameters, trained on enough candidate pairs.
 
     A first batch without internal duplicates gives no pairs to learn from; its (unused) model
@@ -260,61 +257,30 @@ def link_doses(
 
     ``same`` / ``different`` are auditor decisions as db record pairs.
     """
-    built = p.build_person_records(doses)
-    records = built.records
-    records[FUZZY_PINYIN] = fuzzy_pinyin(records[c.NAME_PINYIN])
+    result = run_link(
+        doses,
+        settings,
+        model=model,
+        manual=ManualDecisions(same=_key_pairs(same), different=_key_pairs(different)),
+        manual_key=DB_RECORD,
+        dose_evidence=compare_dose_histories,
+        population=total_records if name_counts is not None else None,
+        name_counts=name_counts,
+    )
+    records = result.records
     db = np.zeros(len(records), dtype=np.int64)
-    db[built.dose_record_ids] = doses[DB_RECORD].to_numpy(dtype=np.int64)
+    db[result.dose_record_ids] = doses[DB_RECORD].to_numpy(dtype=np.int64)
     records[DB_RECORD] = db
-    candidates, _ = block_pairs(records, settings)
-    levels = compare_pairs(records, candidates, jw_thresholds=settings.name_jw_thresholds)
-    dose_frame = pd.DataFrame(
-        {
-            c.RECORD_ID: built.dose_record_ids,
-            c.DOSE_DATE: doses[c.DOSE_DATE].to_numpy(),
-            c.PRODUCT_CODE: doses[c.PRODUCT_CODE].to_numpy(),
-            c.LOT_NUMBER: doses[c.LOT_NUMBER].to_numpy(),
-        }
-    )
-    levels[LEVEL_DOSES] = compare_dose_histories(levels[[LEFT, RIGHT]], dose_frame)
-    if model is None:
-        seed_mask = (levels[level_column("id")] == 3).to_numpy() & (
-            records[p.TRUSTED_ID].notna().to_numpy()[levels[LEFT].to_numpy()]
-        )
-        model = train_model(
-            records, levels, seed_mask=seed_mask, u_sample_pairs=settings.u_sample_pairs,
-            em_max_pairs=settings.em_max_pairs, em_iterations=settings.em_iterations,
-            em_tolerance=settings.em_tolerance, seed=settings.seed,
-            jw_thresholds=settings.name_jw_thresholds,
-        )  # fmt: skip
-    if name_counts is not None and total_records:
-        names = records[c.NAME_SIMPLIFIED].astype(object)
-        counts = names.map(lambda v: name_counts.get(v, 0) if isinstance(v, str) else 0)
-        scored = fs_score_pairs(
-            records, levels, model, population=total_records,
-            name_frequencies=counts.to_numpy(dtype=np.float64) / total_records,
-        )  # fmt: skip
-    else:
-        scored = fs_score_pairs(records, levels, model)
-    scored = apply_rules(records, scored, settings)
-    local = {int(d): i for i, d in enumerate(db.tolist())}
-    manual = ManualDecisions(
-        same=_local_pairs(same, local), different=_local_pairs(different, local)
-    )
-    scored = _apply_manual(scored, manual)
-    scored, records = _cluster(records, scored, manual)
-    kept = scored[scored[DECISION] != Decision.NON_MATCH.value].reset_index(drop=True)
     return LinkOutcome(
-        records=records, pairs=kept, model=model, dose_record_ids=built.dose_record_ids
-    )
+        records=records, pairs=result.pairs, model=result.model,
+        dose_record_ids=result.dose_record_ids,
+    )  # fmt: skip
 
 
-def _local_pairs(
-    pairs: list[tuple[int, int]], local: dict[int, int]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    kept = [(local[a], local[b]) for a, b in pairs if a in local and b in local]
-    left = np.array([min(a, b) for a, b in kept], dtype=np.int64)
-    right = np.array([max(a, b) for a, b in kept], dtype=np.int64)
+def _key_pairs(pairs: list[tuple[int, int]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Database record pairs as two arrays."""
+    left = np.array([a for a, _ in pairs], dtype=np.int64)
+    right = np.array([b for _, b in pairs], dtype=np.int64)
     return left, right
 
 

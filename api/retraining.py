@@ -17,15 +17,16 @@ from sqlalchemy.orm import Session
 
 from api import repository as repo
 from api import repository_review as rrepo
-from api.linkage import DB_RECORD, MIN_TRAINING_PAIRS, normalise_stored
+from api.linkage import DB_RECORD, normalise_stored
 from matcher import columns as c
 from matcher import persons as p
 from matcher.blocking import block_pairs
-from matcher.compare import FUZZY_PINYIN, LEFT, RIGHT, compare_pairs, level_column
+from matcher.compare import FUZZY_PINYIN, LEFT, RIGHT, compare_pairs
 from matcher.decisions import DECISION, LEVEL_DOSES, Decision, apply_rules
 from matcher.histories import compare_dose_histories
 from matcher.names import fuzzy_pinyin
-from matcher.scoring import MATCH_WEIGHT, FSModel, score_pairs, train_model
+from matcher.pipeline import train_on_candidates
+from matcher.scoring import MATCH_WEIGHT, FSModel, score_pairs
 from matcher.settings import MatchSettings
 
 
@@ -84,13 +85,6 @@ def _metrics(
     )  # fmt: skip
 
 
-def usable(model: FSModel) -> bool:
-    """Finite parameters, trained on enough pairs."""
-    values = [model.matches_per_record, *(x for f in model.m.values() for x in f)]
-    values += [x for f in model.u.values() for x in f]
-    return model.trained_on_pairs >= MIN_TRAINING_PAIRS and bool(np.isfinite(values).all())
-
-
 def retrain(
     session: Session, settings: MatchSettings, *, today: pd.Timestamp,
     target_precision: float = 0.99, target_recall: float = 0.99,
@@ -127,18 +121,20 @@ def retrain(
         }
     )
     levels[LEVEL_DOSES] = compare_dose_histories(levels[[LEFT, RIGHT]], dose_frame)
-    keys = list(zip(levels[LEFT].tolist(), levels[RIGHT].tolist(), strict=True))
-    verdicts = np.array([labels.get(k, "") for k in keys], dtype=object)
+    verdict_of = pd.Series(
+        list(labels.values()),
+        index=pd.MultiIndex.from_tuples(list(labels), names=[LEFT, RIGHT]),
+        dtype=object,
+    )
+    verdicts = (
+        verdict_of.reindex(pd.MultiIndex.from_frame(levels[[LEFT, RIGHT]])).fillna("").to_numpy()
+        if labels
+        else np.full(len(levels), "", dtype=object)
+    )
     is_same, is_diff = verdicts == "same", verdicts == "different"
-    trusted = records[p.TRUSTED_ID].notna().to_numpy()[levels[LEFT].to_numpy()]
-    seed_mask = ((levels[level_column("id")] == 3).to_numpy() & trusted) | is_same
-    seed_mask &= ~is_diff
-    model = train_model(
-        records, levels, seed_mask=seed_mask, u_sample_pairs=settings.u_sample_pairs,
-        em_max_pairs=settings.em_max_pairs, em_iterations=settings.em_iterations,
-        em_tolerance=settings.em_tolerance, seed=settings.seed,
-        jw_thresholds=settings.name_jw_thresholds,
-    )  # fmt: skip
+    model = train_on_candidates(
+        records, levels, settings, labelled_same=is_same, labelled_different=is_diff
+    )
     model = FSModel(
         m=model.m, u=model.u, matches_per_record=model.matches_per_record,
         em_iterations=model.em_iterations, trained_on_pairs=model.trained_on_pairs,

@@ -36,7 +36,6 @@ from matcher.columns import (
     NAME,
     PHONE,
     REASON,
-    REJECT_COLUMNS,
     REQUIRED_COLUMNS,
     ROW,
     SEX,
@@ -46,6 +45,7 @@ from matcher.columns import (
 from matcher.dates import parse_dates
 from matcher.demographics import normalise_phones, normalise_sex
 from matcher.errors import MissingColumnError
+from matcher.ingest import empty_rejects
 from matcher.masking import mask_id, scrub_text
 from matcher.names import normalise_names
 from matcher.regions import PROVINCES
@@ -76,19 +76,6 @@ def _blank(values: pd.Series) -> pd.Series:
     missing = text.isna()
     as_str = text.where(~missing, "").astype(str).str.strip()
     return missing | (as_str == "")
-
-
-def empty_rejects() -> pd.DataFrame:
-    """A rejects frame without rows."""
-    return pd.DataFrame(
-        {
-            FILE: pd.Series(dtype=object),
-            ROW: pd.Series(dtype="int64"),
-            SOURCE: pd.Series(dtype=object),
-            FIELD: pd.Series(dtype=object),
-            REASON: pd.Series(dtype=object),
-        }
-    )[list(REJECT_COLUMNS)]
 
 
 def safe_text(text: str) -> str:

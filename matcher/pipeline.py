@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import resource
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,7 +95,8 @@ def run_link(
     dose_evidence: DoseEvidence | None = None,
     on_stage: Callable[[str], None] | None = None,
     population: int | None = None,
-    name_frequencies: np.ndarray | None = None,
+    name_counts: Mapping[str, int] | None = None,
+    manual_key: str | None = None,
 ) -> LinkResult:
     """Link normalised dose rows into persons.
 
@@ -105,8 +106,11 @@ def run_link(
         manual: auditor decisions (record-id pairs) that override the model.
         dose_evidence: ``(pairs, doses) -> level per pair`` (see histories.compare_dose_histories).
         on_stage: called with each stage name as it starts (progress display).
-        population, name_frequencies: global statistics when ``doses`` is a subset of a larger
-            store (incremental linking), so weights match those of a full run.
+        population, name_counts: record count and simplified-name counts of the whole store
+            when ``doses`` is a subset of it (incremental linking), so weights match those of a
+            full run.
+        manual_key: a column of ``doses`` identifying registrations (e.g. a database id); when
+            given, ``manual`` pairs are values of that column instead of record ids.
     """
     seconds: dict[str, float] = {}
     peaks: dict[str, float] = {}
@@ -125,6 +129,8 @@ def run_link(
         records = built.records
         records[FUZZY_PINYIN] = fuzzy_pinyin(records[c.NAME_PINYIN])
         records = prepare_records(records)
+        if manual is not None and manual_key is not None:
+            manual = _local_manual(manual, doses[manual_key].to_numpy(), built.dose_record_ids)
     with stage("block"):
         candidates, report = block_pairs(records, settings)
     with stage("compare"):
@@ -132,28 +138,14 @@ def run_link(
         del candidates  # levels carries the pair ids
     with stage("train"):
         if model is None:
-            seed_mask = (levels[level_column("id")] == 3).to_numpy() & (
-                records[p.TRUSTED_ID].notna().to_numpy()[levels[LEFT].to_numpy()]
-            )
-            model = train_model(
-                records,
-                levels,
-                seed_mask=seed_mask,
-                seed_overrides={"birth_date": _stated_birth_levels(records, levels, seed_mask)},
-                u_sample_pairs=settings.u_sample_pairs,
-                em_max_pairs=settings.em_max_pairs,
-                em_iterations=settings.em_iterations,
-                em_tolerance=settings.em_tolerance,
-                seed=settings.seed,
-                jw_thresholds=settings.name_jw_thresholds,
-            )
+            model = train_on_candidates(records, levels, settings)
     with stage("score"):
         scored = score_pairs(
             records,
             levels,
             model,
             population=population,
-            name_frequencies=name_frequencies,
+            name_frequencies=_name_frequencies(records, name_counts, population),
             inplace=True,
         )
         if dose_evidence is not None:
@@ -176,6 +168,67 @@ def run_link(
         stage_seconds=seconds,
         stage_peak_rss_mb=peaks,
     )
+
+
+def train_on_candidates(
+    records: pd.DataFrame,
+    levels: pd.DataFrame,
+    settings: MatchSettings,
+    *,
+    labelled_same: np.ndarray | None = None,
+    labelled_different: np.ndarray | None = None,
+) -> FSModel:
+    """Train the model on compared candidate pairs.
+
+    Seeds: pairs sharing a trusted resident ID, plus ``labelled_same`` (auditor decisions),
+    minus ``labelled_different``; the seeds' birth dates are compared as typed.
+    """
+    seed_mask = (levels[level_column("id")] == 3).to_numpy() & (
+        records[p.TRUSTED_ID].notna().to_numpy()[levels[LEFT].to_numpy()]
+    )
+    if labelled_same is not None:
+        seed_mask |= labelled_same
+    if labelled_different is not None:
+        seed_mask &= ~labelled_different
+    return train_model(
+        records,
+        levels,
+        seed_mask=seed_mask,
+        seed_overrides={"birth_date": _stated_birth_levels(records, levels, seed_mask)},
+        u_sample_pairs=settings.u_sample_pairs,
+        em_max_pairs=settings.em_max_pairs,
+        em_iterations=settings.em_iterations,
+        em_tolerance=settings.em_tolerance,
+        seed=settings.seed,
+        jw_thresholds=settings.name_jw_thresholds,
+    )
+
+
+def _name_frequencies(
+    records: pd.DataFrame, name_counts: Mapping[str, int] | None, population: int | None
+) -> np.ndarray | None:
+    """Per record, the store-wide share of records carrying its simplified name."""
+    if name_counts is None or not population:
+        return None
+    counts = records[c.NAME_SIMPLIFIED].map(pd.Series(name_counts, dtype=np.float64))
+    return counts.fillna(0.0).to_numpy(dtype=np.float64) / population
+
+
+def _local_manual(
+    manual: ManualDecisions, keys: np.ndarray, dose_record_ids: np.ndarray
+) -> ManualDecisions:
+    """Manual pairs given as registration keys → local record-id pairs (unknown keys dropped)."""
+    record_of = pd.Series(dose_record_ids, index=keys)
+    record_of = record_of[~record_of.index.duplicated()]
+
+    def local(pairs: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        a = record_of.reindex(np.asarray(pairs[0])).to_numpy()
+        b = record_of.reindex(np.asarray(pairs[1])).to_numpy()
+        known = ~(pd.isna(a) | pd.isna(b))
+        a, b = a[known].astype(np.int64), b[known].astype(np.int64)
+        return np.minimum(a, b), np.maximum(a, b)
+
+    return ManualDecisions(same=local(manual.same), different=local(manual.different))
 
 
 def _dose_levels(
