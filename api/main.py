@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import Settings, get_settings
 from api.db import Database
+from api.deps import KeyCache
 from api.metrics import Metrics
 from api.review_auth import LoginRequired
 from api.routes import admin, batches, ops, persons, review_api, review_pages, reviews
@@ -86,9 +87,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    app.state.settings = settings
     app.state.database = database
     app.state.metrics = Metrics()
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.state.key_cache = KeyCache()
     for router in (
         batches.router, persons.router, reviews.router, admin.router, ops.router,
         review_pages.router, review_api.router,

@@ -6,10 +6,22 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import Connection, Select, and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from api import models as m
@@ -43,6 +55,11 @@ DOSE_COLUMNS = (
 )
 
 
+def _table(model: type[m.Base]) -> Table:
+    """The Core table of a model (Core statements skip the ORM's per-row work)."""
+    return cast(Table, model.__table__)
+
+
 def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
@@ -66,9 +83,14 @@ def create_key(*, session: Session, role: Role, province: str | None, label: str
 
 def principal_for_token(*, session: Session | Connection, token: str) -> Principal | None:
     """The caller owning ``token``, or None for unknown or revoked keys."""
+    return principal_for_hash(session=session, key_hash=hash_token(token))
+
+
+def principal_for_hash(*, session: Session | Connection, key_hash: str) -> Principal | None:
+    """The caller whose token hashes to ``key_hash``, or None for unknown or revoked keys."""
     stmt = select(
         m.ApiKey.id, m.ApiKey.role, m.ApiKey.province, m.ApiKey.label, m.ApiKey.revoked_at
-    ).where(m.ApiKey.key_hash == hash_token(token))
+    ).where(m.ApiKey.key_hash == key_hash)
     row = session.execute(stmt).first()
     if row is None or row.revoked_at is not None:
         return None
@@ -479,6 +501,30 @@ def records_by_id_key(*, session: Session, id_key: str) -> list[RecordInfo]:
     return [RecordInfo(*row) for row in session.execute(stmt)]
 
 
+@dataclass(frozen=True, slots=True)
+class IdentityHit:
+    """A record carrying a queried ID key, with its person's stored history (JSON text)."""
+
+    person_id: str | None
+    name_simplified: str | None
+    name_pinyin: str | None
+    history: str | None
+
+
+def identity_hits(*, session: Session | Connection, id_key: str) -> list[IdentityHit]:
+    """Records with this ID key and their persons' histories: one indexed SELECT with a join
+    (the history query's only read)."""
+    stmt = (
+        select(
+            m.PersonRecord.person_id, m.PersonRecord.name_simplified, m.PersonRecord.name_pinyin,
+            m.Person.history,
+        )
+        .outerjoin(m.Person, m.Person.person_id == m.PersonRecord.person_id)
+        .where(m.PersonRecord.id_key == id_key)
+    )  # fmt: skip
+    return [IdentityHit(*row) for row in session.execute(stmt)]
+
+
 def records_by_ids(*, session: Session, record_ids: Iterable[int]) -> list[RecordInfo]:
     """Records by id, in id order."""
     out: list[RecordInfo] = []
@@ -686,6 +732,27 @@ def add_audit(
             detail=None if detail is None else json.dumps(detail, ensure_ascii=False),
         )
     )  # fmt: skip
+
+
+def add_audits(
+    *, session: Session | Connection, actor: Principal, entries: Sequence[dict[str, Any]]
+) -> None:
+    """Append audit entries of one caller in one INSERT (no ORM objects on a hot path).
+
+    Each entry has ``action`` and optionally ``person_id``, ``target``, ``reason``, ``detail``.
+    """
+    rows = [
+        {
+            "at": m.utcnow(), "actor_key_id": actor.key_id, "actor_role": actor.role.value,
+            "action": e["action"], "person_id": e.get("person_id"), "target": e.get("target"),
+            "reason": e.get("reason"),
+            "detail": None if e.get("detail") is None
+            else json.dumps(e["detail"], ensure_ascii=False),
+        }
+        for e in entries
+    ]  # fmt: skip
+    if rows:
+        session.execute(insert(_table(m.AuditEntry)), rows)
 
 
 def list_audit(

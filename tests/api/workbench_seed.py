@@ -123,8 +123,5 @@ def make_workbench(url: str, tmp_path: Path, synthetic: Synthetic) -> Iterator[W
 
 
 def _settings(app: FastAPI) -> Settings:
-    from api.config import get_settings
-
-    override = app.dependency_overrides[get_settings]
-    settings: Settings = override()
+    settings: Settings = app.state.settings
     return settings
