@@ -18,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from matcher.dictionary import distinct
+
 EARLIEST: Final = pd.Timestamp("1890-01-01")
 # Excel's 1900 date system counts 1900-02-29, which did not exist, so from serial 61 on (all
 # five-digit serials) day 0 is 1899-12-30.
@@ -134,7 +136,7 @@ def parse_dates(
         ``"date 2031-01-01 is in the future"`` or ``"date before 1890-01-01"``, and ``None`` for
         good and for empty cells (missing, blank, or one of ``EMPTY_TEXTS``).
     """
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = distinct(values)
     texts = pd.Series([_nfkc(_as_text(u)).strip() for u in uniques], dtype=object)
     dates, reasons = _parse_texts(texts, latest, earliest)
     date_values = np.append(dates.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))

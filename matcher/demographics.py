@@ -10,8 +10,11 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from matcher.columns import FEMALE, MALE, UNKNOWN_SEX
+from matcher.dictionary import distinct, expand, is_dictionary
 
 # GB/T 2261.1: 1 male, 2 female, 0 unknown, 9 not stated. Anything not listed is unknown.
 SEX_CODES: Final[dict[str, str]] = {
@@ -47,10 +50,12 @@ def _as_text(value: object) -> str:
 
 def _by_unique(values: pd.Series, fn: Callable[[str], str | None]) -> pd.Series:
     """Apply ``fn`` to the NFKC text of each distinct value and map back (missing → ``fn("")``)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = distinct(values)
     texts = [unicodedata.normalize("NFKC", _as_text(u)).strip() for u in uniques]
     out = np.array([*(fn(t) for t in texts), fn("")], dtype=object)
-    return pd.Series(out.take(codes), index=values.index, name=values.name, dtype=object)
+    return expand(
+        codes, out, index=values.index, dictionary=is_dictionary(values), name=values.name
+    )
 
 
 def _sex(text: str) -> str:
@@ -87,20 +92,23 @@ def normalise_phones(values: pd.Series) -> pd.Series:
     repeated digit: ``13800000000``, ``13911111111``) give ``None``. Placeholders that look
     real are left to term-frequency adjustment in scoring.
     """
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    texts = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    codes, uniques = distinct(values)
     # Fast path, vectorised: a clean 11-digit mobile (the vast majority) needs no clean-up.
-    is_text = np.array([isinstance(u, str) for u in texts.to_numpy()], dtype=bool)
-    strings = texts.where(is_text, "")
-    clean = is_text & strings.str.fullmatch(r"1[3-9][0-9]{9}").to_numpy(dtype=bool)
-    placeholder = strings.str.fullmatch(r"[0-9]{3}([0-9])\1{7}").to_numpy(dtype=bool)
+    is_text = np.array([isinstance(u, str) for u in uniques], dtype=bool)
+    strings = pa.array(np.where(is_text, uniques, ""), type=pa.string())
+    clean = pc.match_substring_regex(strings, r"^1[3-9][0-9]{9}$").to_numpy(zero_copy_only=False)
+    clean &= is_text
     out = np.full(len(uniques) + 1, None, dtype=object)
-    keep = np.flatnonzero(clean & ~placeholder)
-    out[keep] = texts.to_numpy()[keep]
+    candidates = np.flatnonzero(clean)
+    digits = np.array(uniques[candidates].tolist(), dtype="S11").view(np.uint8).reshape(-1, 11)
+    # Placeholder: the subscriber part (digits 4-11) is one repeated digit.
+    placeholder = (digits[:, 4:] == digits[:, 3:4]).all(axis=1)
+    out[candidates[~placeholder]] = uniques[candidates[~placeholder]]
     rest = np.flatnonzero(~clean)
     if len(rest):
         out[rest] = [
-            _phone(unicodedata.normalize("NFKC", _as_text(u)).strip())
-            for u in texts.to_numpy()[rest]
+            _phone(unicodedata.normalize("NFKC", _as_text(u)).strip()) for u in uniques[rest]
         ]
-    return pd.Series(out.take(codes), index=values.index, name=values.name, dtype=object)
+    return expand(
+        codes, out, index=values.index, dictionary=is_dictionary(values), name=values.name
+    )

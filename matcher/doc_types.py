@@ -16,6 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from matcher.dictionary import distinct
+
 
 class DocType(StrEnum):
     """The document an identity number belongs to."""
@@ -189,7 +191,7 @@ def declared_codes(id_type: pd.Series | None, n: int) -> npt.NDArray[np.int8]:
     """Integer DocType code per row of a raw ``id_type`` column (UNKNOWN_CODE when unmapped)."""
     if id_type is None:
         return np.full(n, UNKNOWN_CODE, dtype=np.int8)
-    codes, uniques = pd.factorize(id_type.to_numpy(dtype=object))
+    codes, uniques = distinct(id_type)
     table = np.array(
         [UNKNOWN_CODE if (doc := doc_type_of(u)) is None else DOC_TYPES.index(doc) for u in uniques]
         + [UNKNOWN_CODE],  # code -1 (NA) picks the last entry

@@ -42,6 +42,7 @@ from matcher.columns import (
     SURNAME,
     SURNAME_PINYIN,
 )
+from matcher.dictionary import distinct, expand, is_dictionary
 
 NAME_COLUMNS: Final[tuple[str, ...]] = (
     NAME_NORM,
@@ -312,17 +313,20 @@ def normalise_names(names: pd.Series) -> pd.DataFrame:
     """Comparable keys of raw names, one row per input row (index kept).
 
     Returns:
-        Columns ``NAME_COLUMNS``: strings (object dtype, ``None`` when missing) and the bool
-        ``NAME_IS_LATIN``. A missing or blank name gives ``None`` everywhere and ``False``.
+        Columns ``NAME_COLUMNS``: strings (object dtype, ``None`` when missing; dictionary-encoded
+        when ``names`` is) and the bool ``NAME_IS_LATIN``. A missing or blank name gives
+        ``None`` everywhere and ``False``.
     """
-    codes, uniques = pd.factorize(names, use_na_sentinel=True)
+    codes, uniques = distinct(names)
     keys = _keys_of_uniques(uniques.tolist())
     columns: dict[str, pd.Series] = {}
     for column in NAME_COLUMNS:
         dtype = bool if column == NAME_IS_LATIN else object
         # One extra slot for missing names: code -1 takes the last element.
         values = np.array([*keys[column], False if dtype is bool else None], dtype=dtype)
-        columns[column] = pd.Series(values.take(codes), index=names.index, dtype=dtype)
+        columns[column] = expand(
+            codes, values, index=names.index, dictionary=is_dictionary(names), name=column
+        )
     return pd.DataFrame(columns, index=names.index)
 
 
@@ -339,7 +343,7 @@ def fuzzy_pinyin(pinyin: pd.Series) -> pd.Series:
     ``NAME_TOKENS``: in pinyin, ``h`` after z/c/s and ``l`` only occur in initials, so folding
     anywhere is safe. Missing stays ``None``; the index is kept.
     """
-    codes, uniques = pd.factorize(pinyin, use_na_sentinel=True)
+    codes, uniques = distinct(pinyin)
     folded = np.array(
         [
             _FUZZY_INITIAL.sub(r"\1", str(u)).replace("ng", "n").translate(_FUZZY_LETTERS)
@@ -348,4 +352,6 @@ def fuzzy_pinyin(pinyin: pd.Series) -> pd.Series:
         + [None],
         dtype=object,
     )
-    return pd.Series(folded.take(codes), index=pinyin.index, name=pinyin.name, dtype=object)
+    return expand(
+        codes, folded, index=pinyin.index, dictionary=is_dictionary(pinyin), name=pinyin.name
+    )

@@ -20,11 +20,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
+from matcher import columns as c
 from matcher.columns import (
     BIRTH_DATE,
     CANONICAL_COLUMNS,
@@ -44,6 +46,7 @@ from matcher.columns import (
 )
 from matcher.dates import parse_dates
 from matcher.demographics import normalise_phones, normalise_sex
+from matcher.dictionary import as_object, constant, distinct, is_dictionary
 from matcher.errors import MissingColumnError
 from matcher.ingest import empty_rejects
 from matcher.masking import mask_id, scrub_text
@@ -52,7 +55,7 @@ from matcher.regions import PROVINCES
 from matcher.resident_id import normalise_ids
 from matcher.vaccines import map_vaccines
 
-_PROVINCE_CODES: Final = np.array(sorted(PROVINCES), dtype=object)
+_PROVINCE_CODES: Final = sorted(PROVINCES)
 _SEP: Final = "; "
 _ID_RUN: Final = re.compile(r"(?<![0-9A-Za-z])[0-9]{14,17}[0-9Xx](?![0-9A-Za-z])")
 
@@ -70,12 +73,11 @@ class NormaliseResult:
     rejects: pd.DataFrame
 
 
-def _blank(values: pd.Series) -> pd.Series:
-    """True where a cell is missing or only whitespace."""
-    text = values.astype(object)
-    missing = text.isna()
-    as_str = text.where(~missing, "").astype(str).str.strip()
-    return missing | (as_str == "")
+def _blank(values: pd.Series) -> npt.NDArray[np.bool_]:
+    """True where a cell is missing or only whitespace (checked once per distinct value)."""
+    codes, uniques = distinct(values)
+    blank = np.array([not str(u).strip() for u in uniques] + [True], dtype=bool)
+    return blank[codes]
 
 
 def safe_text(text: str) -> str:
@@ -91,13 +93,28 @@ def _scrubbed(values: pd.Series) -> pd.Series:
     return values.map(lambda v: safe_text(str(v))).astype(object)
 
 
-def normalise_doses(frame: pd.DataFrame, *, today: pd.Timestamp) -> NormaliseResult:
+# Identity columns that stay dictionary-encoded with ``dictionary=True``: the ones person
+# records are built from. Dose-level text (vaccine, lot, site) is always plain objects.
+DICTIONARY_COLUMNS: Final = frozenset(
+    {SOURCE, c.PERSON_REF, ID_TYPE, ID_NUMBER, NAME, SEX, PHONE, c.ID_KEY, c.ID_STATUS}
+    | {c.ID_DOC_TYPE, c.ID_SEX, c.ID_PROVINCE, c.NAME_NORM, c.NAME_SIMPLIFIED, c.NAME_PINYIN}
+    | {c.NAME_TOKENS, c.SURNAME, c.SURNAME_PINYIN}
+)
+
+
+def normalise_doses(
+    frame: pd.DataFrame, *, today: pd.Timestamp, dictionary: bool = False
+) -> NormaliseResult:
     """Normalise a canonical export frame (as read by ``matcher.ingest``).
 
     Args:
         frame: the canonical columns as text (missing optional columns count as empty), with
             ``file`` and ``row`` when it came from the readers; other columns are kept as they are.
         today: dates after this day are rejected as future dates.
+        dictionary: keep the identity text columns (``DICTIONARY_COLUMNS``) dictionary-encoded
+            (pandas Categorical, see ``matcher.dictionary``) when the input's are: faster person
+            records and less memory. Otherwise every text column is plain objects (``None``
+            when missing).
 
     Returns:
         The kept rows with raw ``id_number``/``name``/``vaccine`` etc., ``birth_date`` and
@@ -113,31 +130,31 @@ def normalise_doses(frame: pd.DataFrame, *, today: pd.Timestamp) -> NormaliseRes
     today = pd.Timestamp(today).normalize()
     if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0:
         frame = frame.reset_index(drop=True)
+    n = len(frame)
     extra = [c for c in frame.columns if c not in CANONICAL_COLUMNS]
+    # Text columns may be dictionary-encoded (as the readers give them) or plain objects: every
+    # check below works per distinct value either way.
     canonical = {
-        col: pd.Series(frame[col].to_numpy(dtype=object), dtype=object)
-        if col in frame.columns
-        else pd.Series(np.full(len(frame), None, dtype=object))
-        for col in CANONICAL_COLUMNS
+        col: frame[col] if col in frame.columns else constant(None, n) for col in CANONICAL_COLUMNS
     }
 
     source = canonical[SOURCE]
-    bad_source = ~pd.Series(np.isin(source.to_numpy(dtype=object), _PROVINCE_CODES))
+    bad_source = ~source.isin(_PROVINCE_CODES).to_numpy(dtype=bool)
     no_person = _blank(canonical[NAME]) & _blank(canonical[ID_NUMBER])
 
     # parse_dates gives NaT with a reason for a bad date, NaT without one for an empty cell.
     dose_dates, dose_reason = parse_dates(canonical[DOSE_DATE], latest=today)
-    bad_dose = dose_dates.isna()
+    bad_dose = dose_dates.isna().to_numpy()
     birth_dates, birth_reason = parse_dates(canonical[BIRTH_DATE], latest=today)
-    bad_birth = birth_dates.isna() & birth_reason.notna()
+    bad_birth = birth_dates.isna().to_numpy() & birth_reason.notna().to_numpy()
 
     bad = bad_source | no_person | bad_dose | bad_birth
     rejects = _rejects(
         frame,
         bad=bad,
         checks=[
-            (SOURCE, bad_source, lambda i: "source " + _scrubbed(source[i].fillna("")).map(repr)
-             + " is not a 2-digit province code"),
+            (SOURCE, bad_source, lambda i: "source " + _scrubbed(_text(source, i).fillna(""))
+             .map(repr) + " is not a 2-digit province code"),
             (NAME, no_person, lambda i: pd.Series("neither name nor ID number", index=i)),
             (DOSE_DATE, bad_dose, lambda i: ("dose date: " + _scrubbed(dose_reason[i]))
              .where(dose_reason[i].notna(), "dose date missing")),
@@ -145,69 +162,93 @@ def normalise_doses(frame: pd.DataFrame, *, today: pd.Timestamp) -> NormaliseRes
         ],
     )  # fmt: skip
 
-    keep = ~bad.to_numpy()
+    keep = ~bad
     all_kept = bool(keep.all())
+    if not all_kept:  # drop rejected rows before the per-row outputs are built
+        canonical = {col: _rows(series, keep) for col, series in canonical.items()}
+        dose_dates, birth_dates = _rows(dose_dates, keep), _rows(birth_dates, keep)
 
-    def kept(series: pd.Series) -> pd.Series:
-        values = series.to_numpy() if all_kept else series.to_numpy()[keep]
-        return pd.Series(values, dtype=series.dtype)
-
-    columns = {col: kept(series) for col, series in canonical.items()}
-    columns[BIRTH_DATE] = kept(birth_dates)
-    columns[DOSE_DATE] = kept(dose_dates)
-    columns[SEX] = normalise_sex(columns[SEX])
-    columns[PHONE] = normalise_phones(columns[PHONE])
+    columns: dict[str, pd.Series | npt.NDArray[Any]] = {}
     derived = [
-        normalise_ids(columns[ID_NUMBER], columns[ID_TYPE], latest=today.date()),
-        normalise_names(columns[NAME]),
-        map_vaccines(columns[VACCINE]),
+        normalise_ids(canonical[ID_NUMBER], canonical[ID_TYPE], latest=today.date()),
+        normalise_names(canonical[NAME]),
+        map_vaccines(canonical[VACCINE]),
     ]
+    columns.update(canonical)
+    columns[BIRTH_DATE] = birth_dates
+    columns[DOSE_DATE] = dose_dates
+    columns[SEX] = normalise_sex(canonical[SEX])
+    columns[PHONE] = normalise_phones(canonical[PHONE])
     derived_columns = {col for part in derived for col in part.columns}
     for col in extra:
         if col not in derived_columns:  # a derived column in the input is recomputed
-            columns[col] = kept(frame[col])
+            columns[col] = frame[col] if all_kept else _rows(frame[col], keep)
     for part in derived:
         for col in part.columns:
-            columns[col] = part[col].reset_index(drop=True)
+            columns[col] = part[col]
+    for col, values in columns.items():
+        if isinstance(values, pd.Series) and is_dictionary(values):
+            if not (dictionary and col in DICTIONARY_COLUMNS):
+                columns[col] = as_object(values)
     # Column-wise assembly without consolidating the object columns into one block (a full
-    # copy of every column at 1M persons).
-    doses = pd.concat(columns, axis=1, copy=False)
+    # copy of every column at 1M persons), and without copying any column.
+    index = pd.RangeIndex(int(keep.sum()))
+    doses = pd.concat(
+        {
+            col: pd.Series(
+                values.array if isinstance(values, pd.Series) else values, index=index, copy=False
+            )
+            for col, values in columns.items()
+        },
+        axis=1,
+        copy=False,
+    )
     return NormaliseResult(doses=doses, rejects=rejects)
+
+
+def _rows(values: pd.Series, keep: npt.NDArray[np.bool_]) -> pd.Series:
+    """The kept rows, renumbered from 0 (one copy)."""
+    return pd.Series(values.array[keep], name=values.name, copy=False)
+
+
+def _text(values: pd.Series, rows: pd.Index) -> pd.Series:
+    """The given rows of a text column as objects (``None`` for missing)."""
+    return pd.Series(as_object(values.iloc[rows]), index=rows, dtype=object)
 
 
 def _rejects(
     frame: pd.DataFrame,
     *,
-    bad: pd.Series,
-    checks: list[tuple[str, pd.Series, Callable[[pd.Index], pd.Series]]],
+    bad: npt.NDArray[np.bool_],
+    checks: list[tuple[str, npt.NDArray[np.bool_], Callable[[pd.Index], pd.Series]]],
 ) -> pd.DataFrame:
     """One rejects row per bad row: the first failing field, every failing reason."""
     if not bad.any():
         return empty_rejects()
-    index = bad.index[bad.to_numpy()]
+    index = pd.Index(np.flatnonzero(bad))
     field = pd.Series(None, index=index, dtype=object)
     reason = pd.Series("", index=index, dtype=object)
     for name, flag, make_reason in checks:
         hit = flag[index]
         if not hit.any():
             continue
-        where = hit.index[hit.to_numpy()]
+        where = index[hit]
         field[where] = field[where].fillna(name)
         text = make_reason(where).astype(str)
         prev = reason[where]
         reason[where] = prev.where(prev == "", prev + _SEP) + text
     rows = (
-        frame[ROW][index].astype("int64")
+        frame[ROW].iloc[index].astype("int64")
         if ROW in frame.columns
         else pd.Series(index.to_numpy() + 2, index=index, dtype="int64")
     )
-    files = frame[FILE][index] if FILE in frame.columns else pd.Series(None, index=index)
+    files = _text(frame[FILE], index) if FILE in frame.columns else pd.Series(None, index=index)
     return pd.DataFrame(
         {
-            FILE: files.astype(object),
-            ROW: rows,
-            SOURCE: frame[SOURCE][index].astype(object),
-            FIELD: field,
-            REASON: reason,
+            FILE: files.astype(object).to_numpy(),
+            ROW: rows.to_numpy(),
+            SOURCE: _text(frame[SOURCE], index).to_numpy(),
+            FIELD: field.to_numpy(),
+            REASON: reason.to_numpy(),
         }
-    ).reset_index(drop=True)
+    )

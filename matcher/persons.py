@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from matcher import columns as c
+from matcher.dictionary import (
+    as_object,
+    dictionary_column,
+    distinct,
+    is_dictionary,
+    with_missing_slot,
+)
 
 # Identity fields carried from dose rows to the person record (first non-empty value wins).
 IDENTITY_FIELDS: tuple[str, ...] = (
@@ -60,75 +68,126 @@ class PersonRecords:
 
 
 def build_person_records(doses: pd.DataFrame) -> PersonRecords:
-    """Group normalised dose rows into person records (one per ``source``, ``person_ref``)."""
-    source_codes, _ = pd.factorize(doses[c.SOURCE], sort=True)
-    ref_codes, ref_uniques = pd.factorize(doses[c.PERSON_REF], sort=True)
-    combined = source_codes.astype(np.int64) * (len(ref_uniques) + 1) + ref_codes
-    _, rid = np.unique(combined, return_inverse=True)  # ordered by (source, person_ref)
-    rid = rid.astype(np.int64)
+    """Group normalised dose rows into person records (one per ``source``, ``person_ref``).
+
+    Records are ordered by (source, person_ref). Each identity field takes the value of the
+    record's first dose row that has one; for ``CONFLICT_FIELDS`` another value seen in the
+    record is kept as ``<field>_alt`` and the field named in ``conflicts``. The work is done on
+    integer codes (the dictionary codes when ``doses`` is dictionary-encoded).
+    """
+    rid = _record_ids(doses)
+    n_records = int(rid.max()) + 1 if len(rid) else 0
     order = np.argsort(rid, kind="stable")
     starts = np.flatnonzero(np.r_[True, rid[order][1:] != rid[order][:-1]]) if len(rid) else order
     first_row = order[starts]  # the first dose row of every record, in record order
     present = [c.SOURCE, c.PERSON_REF, *(f for f in IDENTITY_FIELDS if f in doses.columns)]
+    columns: dict[str, npt.NDArray[Any]] = {c.RECORD_ID: np.arange(n_records, dtype=np.int64)}
+    conflict_names = np.full(n_records, "", dtype=object)
+    alternatives: dict[str, npt.NDArray[Any]] = {}
+    encoded: dict[str, pd.Series] = {}
+    for field in present:
+        codes, values = _codes(doses[field])
+        own = codes[first_row]
+        _fill_from_later_rows(own, codes, rid)
+        columns[field] = values.take(own)
+        if values.dtype == object:
+            encoded[field] = dictionary_column(own, values[:-1])
+        if field in CONFLICT_FIELDS:
+            alt, conflicted = _other_value(own, codes, rid)
+            alternatives[f"{field}_alt"] = values.take(alt)
+            hit = np.flatnonzero(conflicted)
+            conflict_names[hit] = [f"{t};{field}" if t else field for t in conflict_names[hit]]
+    columns[N_DOSES] = np.bincount(rid, minlength=n_records)
+    columns.update(alternatives)
+    columns[CONFLICTS] = conflict_names
     records = pd.concat(
-        {col: pd.Series(doses[col].to_numpy()[first_row]) for col in present}, axis=1, copy=False
+        {col: pd.Series(values, copy=False) for col, values in columns.items()}, axis=1, copy=False
     )
-    for field in present[2:]:
-        _fill_from_later_rows(records, doses[field], rid, field)
-    records.insert(0, c.RECORD_ID, np.arange(len(records), dtype=np.int64))
-    records[N_DOSES] = np.bincount(rid, minlength=len(records))
+    return PersonRecords(records=_derive(records, encoded), dose_record_ids=rid)
 
-    conflict_names = np.full(len(records), "", dtype=object)
-    for field in CONFLICT_FIELDS:
-        if field not in doses.columns:
-            continue
-        alt, conflicted = _other_value(records[field], doses[field], rid)
-        records[f"{field}_alt"] = alt
-        hit = np.flatnonzero(conflicted)
-        conflict_names[hit] = [f"{t};{field}" if t else field for t in conflict_names[hit]]
-    records[CONFLICTS] = conflict_names
-    return PersonRecords(records=_derive(records), dose_record_ids=rid)
+
+def _record_ids(doses: pd.DataFrame) -> npt.NDArray[np.int64]:
+    """Per dose row, its record number; records numbered in (source, person_ref) order."""
+    source_codes, sources = _sorted_codes(doses[c.SOURCE])
+    ref_codes, refs = _sorted_codes(doses[c.PERSON_REF])
+    combined = source_codes.astype(np.int64) * (refs + 1) + ref_codes
+    _, rid = np.unique(combined, return_inverse=True)
+    return rid.astype(np.int64).ravel()
+
+
+def _sorted_codes(values: pd.Series) -> tuple[npt.NDArray[np.int64], int]:
+    """Codes that order like the values (as text), and how many distinct values there are."""
+    if is_dictionary(values):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        codes, uniques = distinct(values)
+        ranks = np.empty(len(uniques) + 1, dtype=np.int64)
+        ranks[np.asarray(pc.sort_indices(pa.array(uniques.tolist(), type=pa.string())))] = (
+            np.arange(len(uniques))
+        )
+        ranks[-1] = -1  # code -1: missing
+        return ranks[codes], len(uniques)
+    sorted_codes, sorted_uniques = pd.factorize(values, sort=True)
+    return sorted_codes.astype(np.int64), len(sorted_uniques)
+
+
+def _codes(values: pd.Series) -> tuple[npt.NDArray[np.intp], npt.NDArray[Any]]:
+    """(codes, values + a last slot for missing): ``values.take(codes)`` is the column."""
+    if is_dictionary(values) or values.dtype == object:
+        codes, uniques = distinct(values)
+        return codes, with_missing_slot(uniques)
+    typed_codes, typed_uniques = pd.factorize(values, use_na_sentinel=True)
+    typed = np.asarray(typed_uniques)
+    missing = np.datetime64("NaT", "ns") if typed.dtype.kind == "M" else typed.dtype.type()
+    return typed_codes, np.append(typed, np.array([missing], dtype=typed.dtype))
+
+
+def _first_per_record(
+    rows: npt.NDArray[np.intp], rid: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.intp]]:
+    """(records, their first row) among ``rows`` (ascending dose-row order)."""
+    records, first = np.unique(rid[rows], return_index=True)
+    return records, rows[first]
 
 
 def _fill_from_later_rows(
-    records: pd.DataFrame, values: pd.Series, rid: npt.NDArray[np.int64], field: str
+    own: npt.NDArray[np.intp], codes: npt.NDArray[np.intp], rid: npt.NDArray[np.int64]
 ) -> None:
-    """Where a record's first row lacks ``field``, take the first later row that has it."""
-    missing = records[field].isna().to_numpy()
+    """Where a record's first row lacks the field (code -1), take the first row that has it."""
+    missing = own < 0
     if not missing.any():
         return
-    rows = np.flatnonzero(missing[rid])
-    rows = rows[values.iloc[rows].notna().to_numpy()]
-    if len(rows) == 0:
-        return
-    found = pd.Series(values.to_numpy()[rows]).groupby(rid[rows], sort=False).first()
-    records.loc[found.index.to_numpy(), field] = found.to_numpy()
+    rows = np.flatnonzero(missing[rid] & (codes >= 0))
+    if len(rows):
+        records, first = _first_per_record(rows, rid)
+        own[records] = codes[first]
 
 
 def _other_value(
-    first: pd.Series, values: pd.Series, rid: npt.NDArray[np.int64]
-) -> tuple[pd.Series, npt.NDArray[np.bool_]]:
-    """Per record, a non-missing value that differs from the record's own (NA if none)."""
-    own = first.to_numpy()[rid]
-    raw = values.to_numpy()
-    differs = values.notna().to_numpy() & pd.notna(own) & (raw != own)
-    rows = np.flatnonzero(differs)
-    alt = pd.Series(np.full(len(first), None, dtype=object))
+    own: npt.NDArray[np.intp], codes: npt.NDArray[np.intp], rid: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+    """Per record, the code of a non-missing value that differs from its own (-1 if none)."""
+    own_per_row = own[rid]
+    rows = np.flatnonzero((codes >= 0) & (own_per_row >= 0) & (codes != own_per_row))
+    alt = np.full(len(own), -1, dtype=codes.dtype)
+    conflicted = np.zeros(len(own), dtype=bool)
     if len(rows):
-        found = pd.Series(raw[rows]).groupby(rid[rows], sort=False).first()
-        alt.iloc[found.index.to_numpy()] = found.to_numpy()
-    if values.dtype != object:
-        alt = alt.astype(values.dtype)
-    conflicted = np.zeros(len(first), dtype=bool)
-    conflicted[rid[rows]] = True
+        records, first = _first_per_record(rows, rid)
+        alt[records] = codes[first]
+        conflicted[records] = True
     return alt, conflicted
 
 
 def _date_key(dates: pd.Series) -> npt.NDArray[np.int64]:
     """datetime64 → int YYYYMMDD (0 where missing)."""
-    d = pd.to_datetime(dates)
-    key = (d.dt.year * 10000 + d.dt.month * 100 + d.dt.day).fillna(0)
-    return np.asarray(key, dtype=np.int64)
+    days = pd.to_datetime(dates).to_numpy(dtype="datetime64[D]")
+    missing = np.isnat(days)
+    months = days.astype("datetime64[M]")
+    year = months.astype(np.int64) // 12 + 1970
+    month = months.astype(np.int64) % 12 + 1
+    day = (days - months.astype("datetime64[D]")).astype(np.int64) + 1
+    return np.where(missing, 0, year * 10000 + month * 100 + day)
 
 
 def digit_differences(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.int8]:
@@ -149,14 +208,17 @@ def day_month_swapped(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt
     return (ya == yb) & (ma == db) & (da == mb) & (ma != da)
 
 
-def _derive(records: pd.DataFrame) -> pd.DataFrame:
-    """Effective birth date, borrowed-ID and trusted-ID flags, sub-blocking keys."""
+def _derive(records: pd.DataFrame, encoded: dict[str, pd.Series]) -> pd.DataFrame:
+    """Effective birth date, borrowed-ID and trusted-ID flags, sub-blocking keys.
+
+    ``encoded`` holds the record's text fields dictionary-encoded, so the string tests below
+    run once per distinct value.
+    """
     stated = _date_key(records[c.BIRTH_DATE]) if c.BIRTH_DATE in records else None
     implied = _date_key(records[c.ID_BIRTH_DATE])
-    status = records[c.ID_STATUS].astype(object)
-    doc = records[c.ID_DOC_TYPE].astype(object)
-    resident = doc.isin(list(RESIDENT_DOC_TYPES)).to_numpy()
-    valid = (status == "valid").to_numpy() & resident
+    status = encoded[c.ID_STATUS]
+    resident = encoded[c.ID_DOC_TYPE].isin(list(RESIDENT_DOC_TYPES)).to_numpy(dtype=bool)
+    valid = (status == "valid").to_numpy(dtype=bool) & resident
     if stated is None:
         stated = np.zeros(len(records), dtype=np.int64)
     both = (stated > 0) & (implied > 0)
@@ -165,13 +227,12 @@ def _derive(records: pd.DataFrame) -> pd.DataFrame:
     years_apart = np.abs(stated // 10000 - implied // 10000)
     explainable = (digit_differences(stated, implied) <= 1) | day_month_swapped(stated, implied)
     borrowed = valid & both & (years_apart >= BORROWED_MIN_YEARS) & ~explainable
-    keys = records[c.ID_KEY].astype(object)
     # "...000" may be Excel damage that passed the checksum by chance: never a hard constraint.
-    maybe_damaged = keys.str.endswith("000").eq(True).to_numpy(dtype=bool)
+    maybe_damaged = encoded[c.ID_KEY].str.endswith("000").eq(True).to_numpy(dtype=bool)
     trusted = valid & ~borrowed & ~maybe_damaged
     # Effective birth date: a trusted ID's digits beat a typed date; else the stated date;
     # else what a (possibly mistyped) ID implies.
-    checksum_error = (status == "checksum_error").to_numpy() & resident
+    checksum_error = (status == "checksum_error").to_numpy(dtype=bool) & resident
     birth_key = np.where(
         trusted & (implied > 0),
         implied,
@@ -182,16 +243,26 @@ def _derive(records: pd.DataFrame) -> pd.DataFrame:
     records[BIRTH_MONTH] = birth_key // 100 % 100
     records[ID_BORROWED] = borrowed
     records[TRUSTED_ID] = records[c.ID_KEY].where(trusted)
-    id_sex = records[c.ID_SEX].astype(object).to_numpy()
-    sex = records[c.SEX].astype(object).to_numpy()
-    records[SEX_CONTRADICTS_ID] = (
-        trusted & np.isin(sex, ["M", "F"]) & np.isin(id_sex, ["M", "F"]) & (sex != id_sex)
-    )
-    pinyin = records[c.NAME_PINYIN].astype(object).fillna("")
-    surname_len = records[c.SURNAME_PINYIN].astype(object).fillna("").str.len().to_numpy()
-    given = pd.Series("", index=records.index, dtype=object)
-    for length in np.unique(surname_len):  # a handful of distinct surname lengths
-        rows = surname_len == length
-        given[rows] = pinyin[rows].str[int(length) : int(length) + 1]
-    records[GIVEN_INITIAL] = given.where(given != "")
+    id_sex = encoded[c.ID_SEX].isin(["M", "F"]).to_numpy(dtype=bool)
+    sex = encoded[c.SEX].isin(["M", "F"]).to_numpy(dtype=bool)
+    differ = (as_object(encoded[c.SEX]) != as_object(encoded[c.ID_SEX])).astype(bool)
+    records[SEX_CONTRADICTS_ID] = trusted & sex & id_sex & differ
+    records[GIVEN_INITIAL] = _given_initials(encoded[c.NAME_PINYIN], encoded[c.SURNAME_PINYIN])
     return records
+
+
+def _given_initials(pinyin: pd.Series, surname: pd.Series) -> npt.NDArray[np.object_]:
+    """First letter of the given name's pinyin (after the surname's), None when there is none."""
+    name_codes, names = distinct(pinyin)
+    surname_codes, surnames = distinct(surname)
+    # Code -1 (missing) → an extra "" slot at the end of each list.
+    names = np.concatenate([names, np.array([""], dtype=object)])
+    surnames = np.concatenate([surnames, np.array([""], dtype=object)])
+    name_codes = np.where(name_codes < 0, len(names) - 1, name_codes)
+    surname_codes = np.where(surname_codes < 0, len(surnames) - 1, surname_codes)
+    base = len(surnames)
+    pairs, unique_pairs = pd.factorize(name_codes.astype(np.int64) * base + surname_codes)
+    initials = [
+        names[p // base][len(surnames[p % base]) :][:1] or None for p in unique_pairs.tolist()
+    ]
+    return np.array([*initials, None], dtype=object).take(pairs)

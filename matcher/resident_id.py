@@ -39,6 +39,7 @@ from matcher.columns import (
     MALE,
     UNKNOWN_SEX,
 )
+from matcher.dictionary import distinct, expand, is_dictionary
 from matcher.doc_types import DocType
 from matcher.regions import PROVINCES
 
@@ -212,7 +213,7 @@ def normalise_ids(
     if id_type is not None and not id_type.index.equals(id_number.index):
         id_type = id_type.reindex(id_number.index)
     declared = dtp.declared_codes(id_type, len(id_number))
-    number_codes, uniques = pd.factorize(id_number.to_numpy(dtype=object))
+    number_codes, uniques = distinct(id_number)
     number_codes = np.where(number_codes < 0, len(uniques), number_codes)  # NA → extra slot
     texts = dtp.arrow_text(np.append(uniques, [None]))
     if len(declared) and (declared == declared[0]).all():  # one declared type: items = numbers
@@ -221,7 +222,11 @@ def normalise_ids(
         row_item, pairs = pd.factorize(number_codes.astype(np.int64) * 16 + declared + 1)
         texts, item_declared = texts.take(pa.array(pairs // 16)), (pairs % 16 - 1).astype(np.int8)
     items = _analyse(dtp.clean_numbers(texts), item_declared, latest or _today())
-    columns = {name: values[row_item] for name, values in items.items()}
+    dictionary = is_dictionary(id_number)
+    columns = {
+        name: expand(row_item, values, index=id_number.index, dictionary=dictionary, name=name)
+        for name, values in items.items()
+    }
     return pd.DataFrame(columns, index=id_number.index, copy=False)
 
 

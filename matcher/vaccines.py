@@ -11,9 +11,11 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Final, Literal
 
+import numpy as np
 import pandas as pd
 
 from matcher.columns import PRODUCT_CODE, VACCINE_KNOWN
+from matcher.dictionary import distinct
 
 Platform = Literal["inactivated", "adenovirus", "recombinant", "mrna"]
 
@@ -206,9 +208,9 @@ def map_vaccines(texts: pd.Series) -> pd.DataFrame:
     Returns:
         ``PRODUCT_CODE`` (string dtype, NA when unknown or ambiguous) and ``VACCINE_KNOWN`` (bool).
     """
-    values = texts.astype(object)
-    lookup = {u: map_vaccine_text(u) for u in pd.unique(values.to_numpy(dtype=object))}
-    codes = pd.Series(values.map(lookup), index=texts.index, dtype="string")
+    text_codes, uniques = distinct(texts)
+    mapped = np.array([map_vaccine_text(u) for u in uniques] + [None], dtype=object)
+    codes = pd.Series(mapped.take(text_codes), index=texts.index, dtype="string")
     return pd.DataFrame(
         {PRODUCT_CODE: codes, VACCINE_KNOWN: codes.notna().to_numpy()}, index=texts.index
     )

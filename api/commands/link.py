@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
         progress.advance("normalise")
         t0 = time.perf_counter()
-        normalised = normalise_doses(read.frame, today=today)
+        normalised = normalise_doses(read.frame, today=today, dictionary=True)
         seconds["normalise"], peaks["normalise"] = round(time.perf_counter() - t0, 3), _peak_mb()
         doses = normalised.doses
         rejects = pd.concat([read.rejects, normalised.rejects], ignore_index=True)

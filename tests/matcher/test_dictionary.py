@@ -1,0 +1,162 @@
+"""Dictionary-encoded text columns: encoding, per-distinct work, and equivalence downstream."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from matcher import columns as c
+from matcher.dictionary import (
+    as_object,
+    concat,
+    constant,
+    distinct,
+    encode,
+    expand,
+    fill_missing,
+    from_arrow,
+    is_dictionary,
+    map_distinct,
+    per_file,
+)
+from matcher.normalise import DICTIONARY_COLUMNS, normalise_doses
+from matcher.persons import build_person_records
+
+TODAY = pd.Timestamp("2024-01-01")
+
+
+def test_from_arrow_trims_blanks_and_merges_values_equal_after_trimming() -> None:
+    column = from_arrow(pa.array(["张三", " 张三 ", "", "  ", None, "李四"], type=pa.string()))
+    assert is_dictionary(column)
+    assert as_object(column).tolist() == ["张三", "张三", None, None, None, "李四"]
+    assert sorted(column.cat.categories) == ["张三", "李四"]
+
+
+def test_from_arrow_drops_only_the_empty_entry_when_nothing_needs_trimming() -> None:
+    column = from_arrow(pa.chunked_array([["a", ""], ["b", "a", None]], type=pa.string()))
+    assert as_object(column).tolist() == ["a", None, "b", "a", None]
+    assert list(column.cat.categories) == ["a", "b"]
+
+
+def test_encode_matches_from_arrow_and_keeps_numbers_as_text() -> None:
+    raw = pd.Series([" 41 ", "41", None, "", 7], dtype=object)
+    encoded = encode(raw)
+    assert as_object(encoded).tolist() == ["41", "41", None, None, "7"]
+    assert encode(encoded) is encoded  # already encoded: returned as it is
+
+
+def test_map_distinct_calls_once_per_distinct_value_and_keeps_the_encoding() -> None:
+    calls: list[str] = []
+
+    def upper(text: str) -> str:
+        calls.append(text)
+        return "" if text == "drop" else text.upper()
+
+    column = encode(pd.Series(["a", "b", "a", None, "drop", "A"], dtype=object))
+    mapped = map_distinct(column, upper)
+    assert sorted(calls) == ["A", "a", "b", "drop"]
+    assert is_dictionary(mapped)
+    assert as_object(mapped).tolist() == ["A", "B", "A", None, None, "A"]
+    plain = map_distinct(pd.Series(["a", None], dtype=object), str.upper)
+    assert not is_dictionary(plain)
+    assert plain.tolist() == ["A", None]
+
+
+def test_fill_missing_and_per_file() -> None:
+    files = per_file(["41.csv", "42.csv", "41.csv"], np.array([0, 0, 1, 2]))
+    assert as_object(files).tolist() == ["41.csv", "41.csv", "42.csv", "41.csv"]
+    fallback = per_file(["41", None], np.array([0, 0, 1, 1]))
+    source = encode(pd.Series(["11", None, None, "12"], dtype=object))
+    assert as_object(fill_missing(source, fallback)).tolist() == ["11", "41", None, "12"]
+
+
+def test_expand_and_distinct_agree_for_plain_and_encoded_input() -> None:
+    raw = pd.Series(["x", None, "y", "x"], dtype=object)
+    for column in (raw, encode(raw)):
+        codes, uniques = distinct(column)
+        values = np.array([u * 2 for u in uniques] + [None], dtype=object)
+        for dictionary in (False, True):
+            out = expand(codes, values, dictionary=dictionary, index=column.index)
+            assert is_dictionary(out) == dictionary
+            assert as_object(out).tolist() == ["xx", None, "yy", "xx"]
+
+
+def test_concat_and_constant() -> None:
+    a, b = encode(pd.Series(["p", "q"])), encode(pd.Series(["q", None, "r"]))
+    joined = concat([a, b])
+    assert is_dictionary(joined)
+    assert as_object(joined).tolist() == ["p", "q", "q", None, "r"]
+    mixed = concat([a, pd.Series(["s"], dtype=object)])
+    assert mixed.tolist() == ["p", "q", "s"]
+    assert as_object(constant(None, 2)).tolist() == [None, None]
+    assert as_object(constant("41", 2)).tolist() == ["41", "41"]
+
+
+@pytest.fixture
+def export_frame() -> pd.DataFrame:
+    """A canonical export frame with repeated persons, conflicts, blanks and bad rows."""
+    rows = [
+        ("41", "A1", "身份证", "410102199001011237", "張三", "男", "1990-01-01", "13812345678"),
+        ("41", "A1", "身份证", "410102199001011237", "张三", "1", "1990/1/1", None),
+        ("41", "A2", None, None, "李四", "女", None, "+86 139 1234 5678"),
+        ("42", "B1", "身份证", "41010219900101123X", "zhang san", "M", "19900101", "13800000000"),
+        ("42", "B1", None, "410102199001011237", "张三", None, "1990-02-01", "13812345678"),
+        ("99", "B2", None, None, None, None, None, None),  # bad source, no person
+    ]
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            c.SOURCE, c.PERSON_REF, c.ID_TYPE, c.ID_NUMBER, c.NAME, c.SEX, c.BIRTH_DATE, c.PHONE,
+        ],
+    )  # fmt: skip
+    frame[c.DOSE_DATE] = ["2021-05-01", "2021-06-01", "2021-07-01", "2021-05-02", "2021-08-02", "x"]
+    frame[c.VACCINE] = ["科兴", "科兴", "北京生物", "CoronaVac", "科兴", "科兴"]
+    for col in (c.LOT_NUMBER, c.DOSE_SEQ, c.SITE):
+        frame[col] = None
+    return frame
+
+
+def test_normalise_gives_the_same_values_from_encoded_and_plain_input(
+    export_frame: pd.DataFrame,
+) -> None:
+    plain = normalise_doses(export_frame, today=TODAY)
+    encoded_input = export_frame.apply(encode)
+    encoded = normalise_doses(encoded_input, today=TODAY, dictionary=True)
+    assert len(plain.doses) == 5 and len(plain.rejects) == 1
+    pd.testing.assert_frame_equal(plain.rejects, encoded.rejects)
+    assert list(plain.doses.columns) == list(encoded.doses.columns)
+    for col in plain.doses.columns:
+        if col in DICTIONARY_COLUMNS:
+            assert is_dictionary(encoded.doses[col]), col
+            values = as_object(encoded.doses[col])
+        else:
+            assert not is_dictionary(encoded.doses[col]), col
+            values = encoded.doses[col].to_numpy()
+        expected = plain.doses[col].to_numpy()
+        assert pd.isna(values).tolist() == pd.isna(expected).tolist(), col
+        present = ~pd.isna(expected)
+        assert (values[present] == expected[present]).all(), col
+    # Without dictionary=True, encoded input still gives plain columns.
+    not_kept = normalise_doses(encoded_input, today=TODAY).doses
+    assert not any(is_dictionary(not_kept[col]) for col in not_kept.columns)
+
+
+def test_person_records_are_the_same_from_encoded_and_plain_doses(
+    export_frame: pd.DataFrame,
+) -> None:
+    plain = build_person_records(normalise_doses(export_frame, today=TODAY).doses)
+    encoded = build_person_records(
+        normalise_doses(export_frame.apply(encode), today=TODAY, dictionary=True).doses
+    )
+    pd.testing.assert_frame_equal(plain.records, encoded.records)
+    assert (plain.dose_record_ids == encoded.dose_record_ids).tolist() == [True] * 5
+    records = plain.records.set_index(c.PERSON_REF)
+    # B1's first row has a placeholder phone (→ missing): filled from its second row, so the
+    # phone is no conflict; ID, name and birth date differ between its rows.
+    assert records.loc["B1", "conflicts"] == f"{c.ID_KEY};{c.NAME_SIMPLIFIED};{c.BIRTH_DATE}"
+    assert records.loc["B1", c.PHONE] == "13812345678"
+    assert records.loc["B1", f"{c.BIRTH_DATE}_alt"] == pd.Timestamp("1990-02-01")
+    assert records.loc["A1", "conflicts"] == ""
+    assert records.loc["A2", c.PHONE] == "13912345678"
