@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+import orjson
 import pandas as pd
 from fastapi import HTTPException, status
 from sqlalchemy import Connection
@@ -145,16 +145,14 @@ def query_histories(database: Database, principal: Principal, body: HistoryQuery
                  "detail": {"index": index, "outcome": outcome}}
             )  # fmt: skip
             if person_id is not None and doc is not None:
-                history = for_role(json.loads(doc), principal.role)
+                history = for_role(orjson.loads(doc), principal.role)
                 results.append({"found": True, "history": history})
             else:
                 results.append({"found": False, "history": None})
         with database.serial_writes():
             repo.add_audits(session=connection, actor=principal, entries=audits)
             connection.commit()
-    return json.dumps(
-        {"results": results}, ensure_ascii=False, allow_nan=False, separators=(",", ":")
-    ).encode("utf-8")
+    return orjson.dumps({"results": results})
 
 
 def person_view(

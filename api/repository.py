@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import (
     Connection,
@@ -24,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from api import bulk
 from api import models as m
 from api.auth import Principal, Role, hash_token, new_token
 from api.schemas import (
@@ -192,29 +195,41 @@ def list_rejects(*, session: Session, batch_id: str) -> list[RejectPublic]:
 def upsert_records(
     *, session: Session, batch_id: str, keys: pd.DataFrame
 ) -> tuple[dict[tuple[str, str], int], set[int]]:
-    """Ids of the (source, person_ref) records, created when new; also the set of new ids."""
+    """Ids of the (source, person_ref) records, created when new; also the set of new ids.
+
+    Existing ones are read per source (the whole source when the batch names many of its
+    records); new ones are inserted in bulk and read back by ``first_batch_id``.
+    """
     wanted = {(str(s), str(r)) for s, r in keys[[c.SOURCE, c.PERSON_REF]].itertuples(index=False)}
     found: dict[tuple[str, str], int] = {}
     by_source: dict[str, list[str]] = {}
     for source, ref in wanted:
         by_source.setdefault(source, []).append(ref)
+    table = _table(m.PersonRecord)
     for source, refs in by_source.items():
+        if len(refs) > 20 * CHUNK:
+            stmt = select(table.c.id, table.c.person_ref).where(table.c.source == source)
+            for rid, ref in session.connection().execute(stmt):
+                if (source, ref) in wanted:
+                    found[(source, ref)] = rid
+            continue
         for part in _chunks(sorted(refs)):
-            stmt = select(m.PersonRecord.id, m.PersonRecord.person_ref).where(
-                m.PersonRecord.source == source, m.PersonRecord.person_ref.in_(part)
+            stmt = select(table.c.id, table.c.person_ref).where(
+                table.c.source == source, table.c.person_ref.in_(part)
             )
-            for rid, ref in session.execute(stmt):
+            for rid, ref in session.connection().execute(stmt):
                 found[(source, ref)] = rid
     missing = sorted(wanted - set(found))
     new_ids: set[int] = set()
-    # One multi-row INSERT ... RETURNING per chunk (not one flush per record).
-    stmt_new = insert(m.PersonRecord).returning(
-        m.PersonRecord.id, m.PersonRecord.source, m.PersonRecord.person_ref,
-        sort_by_parameter_order=True,
-    )  # fmt: skip
-    for chunk in _chunks(missing, 5000):
-        rows = [{"source": s, "person_ref": r, "first_batch_id": batch_id} for s, r in chunk]
-        for rid, source, ref in session.execute(stmt_new, rows):
+    if missing:
+        bulk.insert_rows(
+            session, table, ("source", "person_ref", "first_batch_id", "birth_key", "n_doses"),
+            ((s, r, batch_id, 0, 0) for s, r in missing),
+        )  # fmt: skip
+        stmt = select(table.c.id, table.c.source, table.c.person_ref).where(
+            table.c.first_batch_id == batch_id
+        )
+        for rid, source, ref in session.connection().execute(stmt):
             found[(source, ref)] = rid
             new_ids.add(rid)
     return found, new_ids
@@ -223,51 +238,88 @@ def upsert_records(
 def insert_doses(*, session: Session, batch_id: str, doses: pd.DataFrame) -> None:
     """Store accepted dose rows (canonical text) with their record ids (column ``db_record``)."""
     columns = [col for col in DOSE_COLUMNS if col in doses.columns]
-    frame = doses[[*columns, c.ROW, "db_record"]].astype(object)
-    rows: list[dict[str, Any]] = []
-    for r in frame.to_dict("records"):
-        row: dict[str, Any] = {col: (None if pd.isna(r[col]) else str(r[col])) for col in columns}
-        row.update(batch_id=batch_id, row=int(r[c.ROW]), record_id=int(r["db_record"]))
-        rows.append(row)
-    for part in _chunks(rows, 5000):
-        session.execute(insert(m.DoseRow), list(part))
+    values = [_text_values(doses[col]) for col in columns]
+    rows = zip(
+        itertools.repeat(batch_id),
+        doses["db_record"].to_numpy(dtype=np.int64).tolist(),
+        doses[c.ROW].to_numpy(dtype=np.int64).tolist(),
+        *values,
+        strict=False,
+    )
+    bulk.insert_rows(session, _table(m.DoseRow), ("batch_id", "record_id", "row", *columns), rows)
 
 
-def load_doses(*, session: Session, record_ids: Iterable[int] | None) -> pd.DataFrame:
-    """Stored dose rows (canonical text columns, ``row``, ``db_record``) of records, or all."""
-    cols = [getattr(m.DoseRow, col) for col in DOSE_COLUMNS]
-    base = select(*cols, m.DoseRow.row, m.DoseRow.record_id.label("db_record"))
-    frames = []
-    if record_ids is None:
-        frames.append(pd.DataFrame(session.execute(base.order_by(m.DoseRow.id)).all()))
-    else:
-        for part in _chunks(sorted(set(record_ids))):
-            stmt = base.where(m.DoseRow.record_id.in_(part)).order_by(m.DoseRow.id)
-            frames.append(pd.DataFrame(session.execute(stmt).all()))
-    frames = [f for f in frames if len(f)]
-    names = [*DOSE_COLUMNS, c.ROW, "db_record"]
-    if not frames:
-        return pd.DataFrame({n: pd.Series(dtype=object) for n in names})
-    out = pd.concat(frames, ignore_index=True)
-    out.columns = names
+def _text_values(column: pd.Series) -> list[str | None]:
+    """A column as Python strings, missing values as None."""
+    values = column.astype(object)
+    missing = values.isna().to_numpy()
+    out: list[str | None] = [v if type(v) is str else str(v) for v in values.tolist()]
+    for i in np.flatnonzero(missing).tolist():
+        out[i] = None
     return out
 
 
-def update_records(*, session: Session, fields: list[dict[str, Any]]) -> None:
-    """Update the identity summary columns of records (``id`` plus the columns to set)."""
-    if fields:
-        session.execute(update(m.PersonRecord), fields)
+_DOSE_SELECT = "SELECT " + ", ".join(DOSE_COLUMNS) + ', "row", record_id, id FROM dose_rows'
+
+
+def load_doses(*, session: Session, record_ids: Iterable[int] | None) -> pd.DataFrame:
+    """Stored dose rows (canonical text columns, ``row``, ``db_record``) of records, or all,
+    in the order they were stored."""
+    names = [*DOSE_COLUMNS, c.ROW, "db_record", "_id"]
+    if record_ids is None:
+        return bulk.select_frame(session, _DOSE_SELECT + " ORDER BY id", names).drop(columns="_id")
+    frames = []
+    for part in _chunks(sorted(set(record_ids)), bulk.max_in_list(session)):
+        sql = f"{_DOSE_SELECT} WHERE record_id IN ({', '.join('?' * len(part))})"
+        frames.append(bulk.select_frame(session, sql, names, part))
+    if not frames:
+        return bulk.select_frame(session, _DOSE_SELECT + " WHERE 1 = 0", names).drop(columns="_id")
+    out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    order = np.argsort(out["_id"].to_numpy(dtype=np.int64), kind="stable")
+    return out.iloc[order].drop(columns="_id").reset_index(drop=True)
+
+
+RECORD_SUMMARY = ("id_key", "name_simplified", "name_pinyin", "birth_key", "n_doses")
+
+
+def update_records(
+    *, session: Session, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Set ``columns`` of records from tuples ``(record id, *values)``."""
+    bulk.update_rows(session, _table(m.PersonRecord), "id", columns, rows)
+
+
+_RULE_VALUE_INDEX = "ix_record_keys_rule_value"
 
 
 def replace_record_keys(
-    *, session: Session, record_ids: Sequence[int], keys: list[tuple[int, str, str]]
+    *, session: Session, record_ids: Sequence[int], keys: pd.DataFrame, everything: bool = False
 ) -> None:
-    """Replace the blocking-key rows of these records."""
-    for part in _chunks(list(record_ids)):
-        session.execute(delete(m.RecordKey).where(m.RecordKey.record_id.in_(part)))
-    rows = [{"record_id": r, "rule": rule, "value": v} for r, rule, v in set(keys)]
-    for chunk in _chunks(rows, 5000):
-        session.execute(insert(m.RecordKey), list(chunk))
+    """Replace the blocking-key rows (``record_id, rule, value``) of these records.
+
+    ``everything`` (a full relink): empty the table, load the keys in primary-key order and
+    build the ``(rule, value)`` index once afterwards instead of row by row.
+    """
+    table = _table(m.RecordKey)
+    keys = keys.drop_duplicates(["record_id", "rule", "value"])
+    if everything:
+        # record order: the primary-key index (record_id, rule, value) grows at its end
+        keys = keys.iloc[np.argsort(keys["record_id"].to_numpy(dtype=np.int64), kind="stable")]
+        pg = bulk.is_postgresql(session)
+        session.execute(text("TRUNCATE record_keys" if pg else "DELETE FROM record_keys"))
+        session.execute(text(f"DROP INDEX IF EXISTS {_RULE_VALUE_INDEX}"))
+    else:
+        for part in _chunks(list(record_ids), bulk.max_in_list(session)):
+            session.execute(delete(table).where(table.c.record_id.in_(part)))
+    rows = zip(
+        keys["record_id"].to_numpy(dtype=np.int64).tolist(),
+        keys["rule"].tolist(),
+        keys["value"].tolist(),
+        strict=True,
+    )
+    bulk.insert_rows(session, table, ("record_id", "rule", "value"), rows)
+    if everything:
+        session.execute(text(f"CREATE INDEX {_RULE_VALUE_INDEX} ON record_keys (rule, value)"))
 
 
 def records_sharing_keys(
@@ -275,16 +327,18 @@ def records_sharing_keys(
 ) -> set[int]:
     """Records with any of these (rule → values) blocking keys or any of these ID keys."""
     out: set[int] = set()
+    size = bulk.max_in_list(session)
+    keys_table, records = _table(m.RecordKey), _table(m.PersonRecord)
+    connection = session.connection()
     for rule, values in keys.items():
-        for part in _chunks(sorted(values)):
-            stmt = select(m.RecordKey.record_id).where(
-                m.RecordKey.rule == rule, m.RecordKey.value.in_(part)
+        for part in _chunks(sorted(values), size):
+            stmt = select(keys_table.c.record_id).where(
+                keys_table.c.rule == rule, keys_table.c.value.in_(part)
             )
-            out.update(session.scalars(stmt))
-    for part in _chunks(sorted(id_keys)):
-        out.update(
-            session.scalars(select(m.PersonRecord.id).where(m.PersonRecord.id_key.in_(part)))
-        )
+            out.update(connection.execute(stmt).scalars())
+    for part in _chunks(sorted(id_keys), size):
+        stmt = select(records.c.id).where(records.c.id_key.in_(part))
+        out.update(connection.execute(stmt).scalars())
     return out
 
 
@@ -316,7 +370,7 @@ def records_of_persons(*, session: Session, person_ids: Iterable[str]) -> set[in
 def name_counts(*, session: Session, names: Iterable[str]) -> tuple[dict[str, int], int]:
     """Stored records per simplified name (for these names) and the number of records."""
     counts: dict[str, int] = {}
-    for part in _chunks(sorted(set(names))):
+    for part in _chunks(sorted(set(names)), bulk.max_in_list(session)):
         stmt = (
             select(m.PersonRecord.name_simplified, func.count())
             .where(m.PersonRecord.name_simplified.in_(part))
@@ -366,33 +420,56 @@ def save_assignments(
     removed: set[str],
     reviews: list[ReviewRow],
     scope: set[int],
+    everything: bool = False,
+    summaries: pd.DataFrame | None = None,
 ) -> None:
-    """Write person ids of records, replace persons, refresh open review pairs in ``scope``."""
-    # Bulk UPDATE by primary key (one executemany per chunk, not one statement per person).
-    changes = [{"id": rid, "person_id": pid} for rid, pid in sorted(assignments.items())]
-    for chunk in _chunks(changes, 5000):
-        session.execute(update(m.PersonRecord), list(chunk))
-    gone = sorted(removed | set(persons))
-    for part in _chunks(gone):
-        session.execute(delete(m.Person).where(m.Person.person_id.in_(part)))
-    rows = [
-        {"person_id": pid, "n_records": n, "history": doc, "updated_at": m.utcnow()}
-        for pid, (n, doc) in persons.items()
-    ]
-    for chunk in _chunks(rows, 2000):
-        session.execute(insert(m.Person), list(chunk))
-    scope_list = sorted(scope)
-    for part in _chunks(scope_list):
+    """Write person ids of records, replace persons, refresh open review pairs in ``scope``.
+
+    ``everything`` (a full relink): every person and every open review pair is replaced, and
+    ``summaries`` (``id`` plus ``RECORD_SUMMARY`` columns) are written with the person ids in
+    the same pass over the records.
+    """
+    ids = sorted(assignments)
+    if summaries is not None:
+        frame = summaries.set_index("id").reindex(ids)
+        rows: Iterable[Sequence[Any]] = zip(
+            ids, [assignments[i] for i in ids],
+            *(frame[col].tolist() for col in RECORD_SUMMARY), strict=True,
+        )  # fmt: skip
+        update_records(session=session, columns=("person_id", *RECORD_SUMMARY), rows=rows)
+    else:
+        update_records(
+            session=session, columns=("person_id",), rows=((i, assignments[i]) for i in ids)
+        )
+    persons_table = _table(m.Person)
+    if everything:
+        session.execute(delete(persons_table))
+    else:
+        gone = sorted(removed | set(persons))
+        for part in _chunks(gone, bulk.max_in_list(session)):
+            session.execute(delete(persons_table).where(persons_table.c.person_id.in_(part)))
+    now = m.utcnow()
+    bulk.insert_rows(
+        session, persons_table, ("person_id", "n_records", "history", "updated_at"),
+        ((pid, n, doc, now) for pid, (n, doc) in persons.items()),
+    )  # fmt: skip
+    # items with (undone) decisions stay: the decision history points at them
+    decided = select(m.Decision.review_id).where(m.Decision.review_id.is_not(None))
+    if everything:
         session.execute(
             delete(m.ReviewItem).where(
-                m.ReviewItem.status == "open",
-                or_(m.ReviewItem.record_l.in_(part), m.ReviewItem.record_r.in_(part)),
-                # items with (undone) decisions stay: the decision history points at them
-                m.ReviewItem.id.not_in(
-                    select(m.Decision.review_id).where(m.Decision.review_id.is_not(None))
-                ),
+                m.ReviewItem.status == "open", m.ReviewItem.id.not_in(decided)
             )
         )
+    else:
+        for part in _chunks(sorted(scope)):
+            session.execute(
+                delete(m.ReviewItem).where(
+                    m.ReviewItem.status == "open",
+                    or_(m.ReviewItem.record_l.in_(part), m.ReviewItem.record_r.in_(part)),
+                    m.ReviewItem.id.not_in(decided),
+                )
+            )
     existing: set[tuple[int, int]] = set()
     for part in _chunks(sorted({r.record_l for r in reviews})):
         stmt = select(m.ReviewItem.record_l, m.ReviewItem.record_r).where(

@@ -165,7 +165,7 @@ def _read_export_identities(path: Path) -> pd.DataFrame:
     frame = read_export(path).frame
     rows, registrations = len(frame), frame[["source", "person_ref"]].drop_duplicates().shape[0]
     ident = frame.drop_duplicates(["source", "person_ref"])[["id_type", "id_number", "name"]]
-    ident = ident.fillna("").astype(str)
+    ident = ident.astype(object).fillna("").astype(str)
     ident = ident[(ident["id_number"].str.len() > 0) & (ident["name"].str.len() > 0)]
     ident = ident[ident["id_number"].str.len() <= 40]
     ident["id_type"] = ident["id_type"].where(ident["id_type"].str.len() > 0, "resident_id")

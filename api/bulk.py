@@ -1,0 +1,142 @@
+"""Bulk reads and writes inside the session's transaction, past the ORM: ``COPY`` on
+PostgreSQL, ``executemany`` on the raw SQLite connection.
+
+The ORM's bulk paths build a dict and run SQLAlchemy's per-row bookkeeping for every row; at
+a million persons (several million rows of doses, blocking keys and histories) that was most
+of a full relink. These helpers take rows as tuples in column order and hand them to the
+driver in one call per statement. They run on the session's own connection, so they commit
+or roll back with the rest of the transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, Table
+from sqlalchemy.orm import Session
+
+Row = Sequence[Any]
+_SQLITE_MAX_VARIABLES = 32_000  # SQLite ≥ 3.32 allows 32,766 bound values per statement
+
+
+def _connection(session: Session | Connection) -> Connection:
+    return session.connection() if isinstance(session, Session) else session
+
+
+def _driver(session: Session | Connection) -> Any:
+    """The DBAPI connection of the session's transaction (sqlite3 or psycopg)."""
+    return _connection(session).connection.driver_connection
+
+
+def is_postgresql(session: Session | Connection) -> bool:
+    """True on PostgreSQL."""
+    return _connection(session).dialect.name == "postgresql"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def insert_rows(
+    session: Session | Connection, table: Table, columns: Sequence[str], rows: Iterable[Row]
+) -> int:
+    """Insert tuples (values in ``columns`` order); returns the number of rows."""
+    cols = ", ".join(_quote(c) for c in columns)
+    driver = _driver(session)
+    n = 0
+    if is_postgresql(session):
+        with driver.cursor() as cursor:
+            with cursor.copy(f"COPY {_quote(table.name)} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    n += 1
+        return n
+    marks = ", ".join("?" * len(columns))
+    sql = f"INSERT INTO {_quote(table.name)} ({cols}) VALUES ({marks})"
+    cursor = driver.cursor()
+    try:
+        for chunk in _chunked(rows, 50_000):
+            cursor.executemany(sql, chunk)
+            n += len(chunk)
+    finally:
+        cursor.close()
+    return n
+
+
+def update_rows(
+    session: Session | Connection,
+    table: Table,
+    key: str,
+    columns: Sequence[str],
+    rows: Iterable[Row],
+) -> None:
+    """``UPDATE table SET columns WHERE key = …`` for tuples ``(key, *columns)``.
+
+    PostgreSQL: ``COPY`` into a temporary table, then one ``UPDATE … FROM``. SQLite:
+    ``executemany`` of the keyed UPDATE (a B-tree seek per row, no statement parsing).
+    """
+    driver = _driver(session)
+    if is_postgresql(session):
+        temp = f"_bulk_{uuid.uuid4().hex[:12]}"
+        names = [key, *columns]
+        with driver.cursor() as cursor:
+            cols = ", ".join(_quote(c) for c in names)
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {temp} AS SELECT {cols} FROM {_quote(table.name)} "
+                "WITH NO DATA"
+            )
+            with cursor.copy(f"COPY {temp} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            sets = ", ".join(f"{_quote(c)} = t.{_quote(c)}" for c in columns)
+            cursor.execute(
+                f"UPDATE {_quote(table.name)} AS x SET {sets} FROM {temp} AS t "
+                f"WHERE x.{_quote(key)} = t.{_quote(key)}"
+            )
+            cursor.execute(f"DROP TABLE {temp}")
+        return
+    sets = ", ".join(f"{_quote(c)} = ?" for c in columns)
+    sql = f"UPDATE {_quote(table.name)} SET {sets} WHERE {_quote(key)} = ?"
+    cursor = driver.cursor()
+    try:
+        for chunk in _chunked(rows, 50_000):
+            cursor.executemany(sql, [(*row[1:], row[0]) for row in chunk])
+    finally:
+        cursor.close()
+
+
+def select_frame(
+    session: Session | Connection, sql: str, columns: Sequence[str], params: Sequence[Any] = ()
+) -> pd.DataFrame:
+    """Rows of a plain SELECT (``?`` placeholders; ``%s`` on PostgreSQL) as an object frame."""
+    driver = _driver(session)
+    if is_postgresql(session):
+        sql = sql.replace("?", "%s")
+    cursor = driver.cursor()
+    try:
+        cursor.execute(sql, tuple(params))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    return pd.DataFrame.from_records(rows, columns=list(columns), coerce_float=False)
+
+
+def max_in_list(session: Session | Connection, columns: int = 1) -> int:
+    """How many values one ``IN (…)`` list may carry on this backend."""
+    return 10_000 if is_postgresql(session) else _SQLITE_MAX_VARIABLES // max(1, columns)
+
+
+def _chunked(rows: Iterable[Row], size: int) -> Iterable[list[Row]]:
+    chunk: list[Row] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
