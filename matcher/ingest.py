@@ -401,6 +401,8 @@ def _try_csv_arrow(
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
+    # (An empty include list reads every column: keep only the mapped ones.)
+    table = table.select([h for h in table.column_names if h in mapping])
     table = table.rename_columns([mapping[h] for h in table.column_names])
     return table, mapping, headers
 

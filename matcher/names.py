@@ -274,9 +274,25 @@ def _as_text(value: object) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+def _plain_hanzi(values: list[object]) -> list[bool]:
+    """True for strings of U+4E00–U+9FFF ideographs only: NFKC-stable, no dots or spaces."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = pa.array([v if isinstance(v, str) else None for v in values], type=pa.string())
+    found = pc.match_substring_regex(texts, "^[\u4e00-\u9fff]+$").fill_null(False)
+    return [bool(x) for x in found.to_numpy(zero_copy_only=False)]
+
+
 def _keys_of_uniques(uniques: Iterable[object]) -> dict[str, list[object]]:
     """All name columns for each distinct raw name, as lists in ``NAME_COLUMNS`` order."""
-    normed = [_normalise_text(_as_text(u)) for u in uniques]
+    uniques = list(uniques)
+    plain = _plain_hanzi(uniques)
+    # Names of plain CJK ideographs only (most of them) are already normalised.
+    normed = [
+        (u, False) if is_plain else _normalise_text(_as_text(u))
+        for u, is_plain in zip(uniques, plain, strict=True)
+    ]
     norms = [n for n, _ in normed]
     is_latin = [latin for _, latin in normed]
     chinese_at = [i for i, (n, latin) in enumerate(normed) if n and not latin]

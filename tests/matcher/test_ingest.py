@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from openpyxl import Workbook
 
@@ -28,8 +27,8 @@ from matcher.columns import (
     SOURCE,
     VACCINE,
 )
-from matcher.errors import EncodingDetectionError, InputFormatError, MissingColumnError
 from matcher.dictionary import as_object
+from matcher.errors import EncodingDetectionError, InputFormatError, MissingColumnError
 from matcher.ingest import detect_encoding, expand_inputs, read_export, read_exports
 from matcher.profiles import parse_profile
 
@@ -382,3 +381,16 @@ def test_ids_stay_text(tmp_path: Path) -> None:
     assert frame[DOSE_SEQ].tolist() == ["01", "1"]
     # Dictionary-encoded text: the distinct values are strings, never numbers.
     assert all(isinstance(v, str) for v in frame[ID_NUMBER].cat.categories)
+
+
+def test_file_without_any_recognised_header_is_missing_columns(tmp_path: Path) -> None:
+    path = write(tmp_path / "41.csv", ["just,some", "1,2"], "utf-8")
+    with pytest.raises(MissingColumnError, match="person_ref"):
+        read_export(path)
+
+
+def test_empty_lines_are_counted_and_row_numbers_stay_line_numbers(tmp_path: Path) -> None:
+    lines = [HEADER, ROWS[0], "", ROWS[1], "", ""]
+    result = read_export(write(tmp_path / "41.csv", lines, "utf-8"))
+    assert result.blank_rows == 3
+    assert result.frame[ROW].tolist() == [2, 4]

@@ -249,3 +249,24 @@ def test_output_index_equals_input_index(names: list[str | None], rnd: object) -
     frame = normalise_names(series)
     assert frame.index.equals(series.index)
     assert len(frame) == len(series)
+
+
+def test_plain_hanzi_fast_path_gives_the_same_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    import matcher.names as names_module
+
+    raw = [
+        "张三",
+        "張三",
+        "欧阳娜娜",
+        "欧阳·娜娜",
+        "张 三",
+        "\uf900",
+        "王\u200b五",
+        "Li Na",
+        "",
+        "㐀",
+    ]
+    fast = names_module._keys_of_uniques(raw)
+    assert names_module._plain_hanzi(raw)[:3] == [True, True, True]
+    monkeypatch.setattr(names_module, "_plain_hanzi", lambda values: [False] * len(values))
+    assert names_module._keys_of_uniques(raw) == fast
