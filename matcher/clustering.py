@@ -7,6 +7,7 @@ decisions enter as must-link and cannot-link pairs and take precedence over the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -174,18 +175,53 @@ def _roots_from_labels(labels: IntArray) -> IntArray:
     return first[labels]
 
 
+PERSON_ID_HASH_KEY = "vaxlink-personid"  # 16 bytes: the key of the keyed hash
+
+
 def person_ids(labels: IntArray, record_keys: pd.Series) -> pd.Series:
     """Opaque, stable person ids: a keyed hash of each cluster's smallest member key.
 
     The id depends only on which records form the cluster, so reruns on the same input give
     the same ids; it carries no personal data.
     """
-    codes, uniques = pd.factorize(record_keys, sort=True)  # code order = key order
-    _, labels = np.unique(labels, return_inverse=True)
-    n_labels = int(labels.max()) + 1 if len(labels) else 0
-    smallest_code = np.full(n_labels, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(smallest_code, labels, codes.astype(np.int64))
-    smallest = pd.Series(np.asarray(uniques, dtype=object)[smallest_code])
-    hashed = pd.util.hash_pandas_object(smallest, index=False, hash_key="vaxlink-personid")
-    ids = np.array([f"P{h:016x}" for h in hashed.to_numpy().tolist()], dtype=object)
-    return pd.Series(ids[labels], index=record_keys.index)
+    keys = record_keys.to_numpy(dtype=object)
+    ids = cluster_person_ids(labels, lambda rows: keys[rows])
+    return pd.Series(ids, index=record_keys.index)
+
+
+def cluster_person_ids(
+    labels: IntArray, key_strings: Callable[[IntArray], npt.NDArray[np.object_]]
+) -> npt.NDArray[np.object_]:
+    """Person id per record (``person_ids``), with member keys built only where needed.
+
+    ``key_strings(rows)`` returns the key strings of those records: only members of clusters
+    with several records are compared, and only one key per cluster is hashed.
+    """
+    dense, _ = pd.factorize(labels)
+    n_clusters = int(dense.max()) + 1 if len(dense) else 0
+    representative = np.empty(n_clusters, dtype=np.int64)
+    representative[dense] = np.arange(len(dense))
+    multi = np.flatnonzero(np.bincount(dense, minlength=n_clusters)[dense] > 1)
+    if len(multi):
+        rank, _ = pd.factorize(key_strings(multi), sort=True)  # rank order = key order
+        cluster = dense[multi]
+        order = np.lexsort((rank, cluster))
+        first = order[np.r_[True, cluster[order][1:] != cluster[order][:-1]]]
+        representative[cluster[first]] = multi[first]
+    hashed = pd.util.hash_array(
+        key_strings(representative), hash_key=PERSON_ID_HASH_KEY, categorize=False
+    )
+    return _hex_ids(hashed)[dense]
+
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def _hex_ids(hashed: npt.NDArray[np.uint64]) -> npt.NDArray[np.object_]:
+    """``P`` + 16 lower-case hex digits per hash, as Python strings."""
+    octets = hashed.astype(">u8").view(np.uint8).reshape(-1, 8)
+    text = np.empty((len(hashed), 17), dtype=np.uint8)
+    text[:, 0] = ord("P")
+    text[:, 1::2] = _HEX[octets >> 4]
+    text[:, 2::2] = _HEX[octets & 15]
+    return text.view("S17").ravel().astype("U17").astype(object)

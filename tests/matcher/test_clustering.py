@@ -94,3 +94,18 @@ def test_person_ids_are_stable_and_opaque() -> None:
     assert a.tolist() == b.tolist()
     assert a[0] == a[1] != a[2]
     assert all(x.startswith("P") and len(x) == 17 for x in a)
+
+
+def test_person_ids_are_the_keyed_hash_of_the_smallest_member_key() -> None:
+    # The formula is part of the contract: ids already stored must not change between versions.
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    sources = rng.choice(np.array(["11", "110", "1", "A", "a|b"], dtype=object), 500)
+    refs = np.array([f"R{x}" for x in rng.integers(0, 2000, 500)], dtype=object)
+    keys = pd.Series(sources + "|" + refs)
+    labels = rng.integers(0, 200, 500)
+    got = person_ids(labels, keys)
+    smallest = keys.groupby(labels).transform("min")
+    hashed = pd.util.hash_pandas_object(smallest, index=False, hash_key="vaxlink-personid")
+    assert got.tolist() == [f"P{h:016x}" for h in hashed.tolist()]
