@@ -15,6 +15,105 @@ ONE_EDIT_RULE = "id_one_edit"
 _RESIDENT_DOCS = frozenset({"resident_id", "residence_permit", "foreign_pr_new"})
 RULES_COLUMN = "rules"  # bit mask: bit k set when rule k produced the pair
 
+# Integer codes of record columns, cached by ``compare.prepare_records`` as ``key_<column>``.
+KEY_PREFIX = "key_"
+ID_CHARS = KEY_PREFIX + "id_chars"  # id_key as 18 ASCII bytes (b"" unless 18 ASCII chars)
+ID_FORM = KEY_PREFIX + "id_form"  # see the ID_FORM_* values
+ID_FORM_OTHER = 0  # missing, or not 18 ASCII characters
+ID_FORM_18 = 1  # 18 ASCII characters, not 17 digits + [0-9X]
+ID_FORM_BAD_CHECKSUM = 2  # 17 digits + [0-9X] with a wrong MOD 11-2 check character
+ID_FORM_CHECKSUM_OK = 3  # 17 digits + [0-9X] with the right check character
+_ID_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int64)
+_CHECK_VALUES = np.array([1, 0, 10, 9, 8, 7, 6, 5, 4, 3, 2], dtype=np.int64)  # "10X98765432"
+_POWERS_11 = 11 ** np.arange(17, -1, -1, dtype=np.int64)
+Int32Array = npt.NDArray[np.int32]
+
+
+def encode(values: pd.Series) -> Int32Array:
+    """Integer code per value (equal values share a code; -1 for missing or empty).
+
+    Works on object, string and categorical columns alike (a categorical is not decoded).
+    """
+    raw, uniques = pd.factorize(values)
+    codes: Int32Array = raw.astype(np.int32, copy=False)
+    empty = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
+    if len(empty):
+        codes[codes == empty[0]] = -1
+    return codes
+
+
+def column_codes(records: pd.DataFrame, column: str) -> Int32Array:
+    """``encode`` of a record column, from the ``key_<column>`` cache when present."""
+    cached = KEY_PREFIX + column
+    if cached in records:
+        return records[cached].to_numpy(dtype=np.int32)
+    return encode(records[column])
+
+
+def value_mask(
+    values: pd.Series, wanted: frozenset[str] | tuple[str, ...]
+) -> npt.NDArray[np.bool_]:
+    """True where a (low-cardinality) column's value is one of ``wanted``; checks distinct values."""
+    codes, uniques = pd.factorize(values)
+    hit = np.isin(np.asarray(uniques, dtype=object), list(wanted))
+    return np.append(hit, False)[codes]  # code -1 (missing) → False
+
+
+def id_encoding(
+    keys: pd.Series,
+) -> tuple[Int32Array, npt.NDArray[np.bytes_], npt.NDArray[np.int8]]:
+    """Per ID key: its ``encode`` code, its 18 ASCII bytes (b"" otherwise), its ``ID_FORM_*``.
+
+    One factorize; the bytes and forms are worked out once per distinct key.
+    """
+    raw, uniques = pd.factorize(keys)
+    codes: Int32Array = raw.astype(np.int32, copy=False)
+    distinct = np.asarray(uniques, dtype=object)
+    empty = np.flatnonzero(distinct == "")
+    lengths = np.strings.str_len(distinct.astype(np.dtypes.StringDType()))
+    full = np.flatnonzero(lengths == 18)
+    joined = "".join(distinct[full].tolist())
+    if not joined.isascii():
+        full = full[[distinct[i].isascii() for i in full.tolist()]]
+        joined = "".join(distinct[full].tolist())
+    chars = np.zeros(len(distinct) + 1, dtype="S18")  # last slot: missing (code -1)
+    form = np.zeros(len(distinct) + 1, dtype=np.int8)
+    if len(full):
+        raw = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+        matrix = raw.reshape(-1, 18)
+        chars[full] = raw.view("S18")
+        form[full] = ID_FORM_18
+        shaped = np.ones(len(full), dtype=bool)
+        total = np.zeros(len(full), dtype=np.int64)  # MOD 11-2 weighted digit sum
+        for i in range(17):
+            column = matrix[:, i]
+            shaped &= (column >= ord("0")) & (column <= ord("9"))
+            total += (column.astype(np.int64) - ord("0")) * _ID_WEIGHTS[i]
+        last = matrix[:, 17]
+        is_x = last == ord("X")
+        shaped &= ((last >= ord("0")) & (last <= ord("9"))) | is_x
+        check = np.where(is_x, 10, last.astype(np.int64) - ord("0"))
+        ok = _CHECK_VALUES[total % 11] == check
+        form[full[shaped]] = np.where(ok[shaped], ID_FORM_CHECKSUM_OK, ID_FORM_BAD_CHECKSUM)
+    per_record_chars, per_record_form = chars[codes], form[codes]
+    if len(empty):
+        codes[codes == empty[0]] = -1
+    return codes, per_record_chars, per_record_form
+
+
+def id_arrays(records: pd.DataFrame) -> tuple[npt.NDArray[np.bytes_], npt.NDArray[np.int8]]:
+    """The ID keys' 18 bytes and forms (``id_encoding``), from the cache when present."""
+    if ID_CHARS in records and ID_FORM in records:
+        return records[ID_CHARS].to_numpy(), records[ID_FORM].to_numpy(dtype=np.int8)
+    _, chars, form = id_encoding(records[c.ID_KEY])
+    return chars, form
+
+
+def id_digits(chars: npt.NDArray[np.bytes_]) -> npt.NDArray[np.int64]:
+    """(n, 18) digit values (X = 10) of IDs shaped as 17 digits + [0-9X]."""
+    raw = chars.astype("S18").view(np.uint8).reshape(-1, 18).astype(np.int64)
+    return np.where(raw == ord("X"), 10, raw - ord("0"))
+
 
 @dataclass(frozen=True, slots=True)
 class BlockingReport:
@@ -35,36 +134,44 @@ def block_pairs(
     if settings.one_edit_id_rule:
         rule_names.append(ONE_EDIT_RULE)
     encoded: list[npt.NDArray[np.int64]] = []
-    masks: list[npt.NDArray[np.int64]] = []
+    masks: list[npt.NDArray[np.uint8]] = []
     per_rule: dict[str, int] = {}
     capped_blocks: dict[str, int] = {}
     capped_records: dict[str, int] = {}
     n = len(records)
+    keys = _KeyCodes(records)
     for bit, rule in enumerate(settings.blocking_rules):
-        left, right, skipped_blocks, skipped_records = _pairs_for_rule(records, rule)
+        left, right, skipped_blocks, skipped_records = _pairs_for_rule(records, rule, keys)
         codes = left * n + right
         per_rule[rule.name] = len(codes)
         capped_blocks[rule.name] = skipped_blocks
         capped_records[rule.name] = skipped_records
         encoded.append(codes)
-        masks.append(np.full(len(codes), 1 << bit, dtype=np.int64))
+        masks.append(np.full(len(codes), bit, dtype=np.uint8))
+    del keys
     if settings.one_edit_id_rule:
         left, right = one_edit_id_pairs(records)
         codes = left * n + right
         per_rule[ONE_EDIT_RULE] = len(codes)
         encoded.append(codes)
-        masks.append(np.full(len(codes), 1 << (len(rule_names) - 1), dtype=np.int64))
+        masks.append(np.full(len(codes), len(rule_names) - 1, dtype=np.uint8))
     all_codes = np.concatenate(encoded) if encoded else np.empty(0, dtype=np.int64)
-    all_masks = np.concatenate(masks) if masks else np.empty(0, dtype=np.int64)
+    del encoded
+    all_bits = np.concatenate(masks) if masks else np.empty(0, dtype=np.uint8)
+    del masks
     order = np.argsort(all_codes, kind="stable")
-    all_codes, all_masks = all_codes[order], all_masks[order]
+    all_codes = all_codes[order]
+    rule_masks_all = np.left_shift(np.int64(1), all_bits[order].astype(np.int64))
+    del order, all_bits
     starts = (
         np.flatnonzero(np.r_[True, all_codes[1:] != all_codes[:-1]])
         if len(all_codes)
         else np.empty(0, dtype=np.int64)
     )
     unique_codes = all_codes[starts]
-    rule_masks = np.bitwise_or.reduceat(all_masks, starts) if len(starts) else all_masks
+    del all_codes
+    rule_masks = np.bitwise_or.reduceat(rule_masks_all, starts) if len(starts) else rule_masks_all
+    del rule_masks_all
     pairs = pd.DataFrame(
         {
             f"{c.RECORD_ID}_l": unique_codes // n if n else unique_codes,
@@ -82,58 +189,90 @@ def block_pairs(
     return pairs, report
 
 
-def _block_codes(records: pd.DataFrame, keys: tuple[str, ...]) -> npt.NDArray[np.int64]:
-    """One integer block code per record (-1 where any key is missing or empty)."""
-    combined = np.zeros(len(records), dtype=np.int64)
-    missing = np.zeros(len(records), dtype=bool)
-    for key in keys:
-        col = records[key]
-        if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
-            values = col.to_numpy(dtype=np.int64, na_value=0)
-            codes, _ = pd.factorize(values)
-            missing |= values == 0
-        else:
-            codes, uniques = pd.factorize(col)
-            missing |= codes < 0
-            empty = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
-            if len(empty):
-                missing |= codes == empty[0]
-        # mix into one key; factorize again to keep the numbers small
-        combined, _ = pd.factorize(combined * (int(codes.max()) + 2) + codes + 1)
-        combined = combined.astype(np.int64)
+class _KeyCodes:
+    """Integer codes of blocking key columns, computed once per column (0 / "" = missing)."""
+
+    def __init__(self, records: pd.DataFrame) -> None:
+        self._records = records
+        self._codes: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]] = {}
+
+    def __call__(self, key: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        if key not in self._codes:
+            col = self._records[key]
+            dtype = col.dtype
+            if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+                values = col.to_numpy(dtype=np.int64, na_value=0)
+                codes, _ = pd.factorize(values)
+                self._codes[key] = (codes.astype(np.int64), values == 0)
+            else:
+                text_codes = column_codes(self._records, key).astype(np.int64)
+                self._codes[key] = (text_codes, text_codes < 0)
+        return self._codes[key]
+
+
+def _combine(
+    combined: npt.NDArray[np.int64], codes: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """One code per distinct (combined, codes) pair, kept small by a factorize."""
+    if len(codes) == 0:
+        return combined
+    mixed, _ = pd.factorize(combined * (int(codes.max()) + 2) + codes + 1)
+    return mixed.astype(np.int64)
+
+
+def _block_codes(keys: _KeyCodes, names: tuple[str, ...]) -> npt.NDArray[np.int64]:
+    """One integer block code per record; -1 where any key is missing."""
+    combined, absent = keys(names[0])
+    combined, missing = combined.copy(), absent.copy()
+    for name in names[1:]:
+        codes, absent = keys(name)
+        combined = _combine(combined, codes)
+        missing |= absent
     combined[missing] = -1
     return combined
 
 
+def key_columns(settings: MatchSettings) -> tuple[str, ...]:
+    """Every column a blocking rule of ``settings`` reads (keys and sub-keys)."""
+    names = [k for rule in settings.blocking_rules for k in (*rule.keys, *rule.sub_keys)]
+    return tuple(dict.fromkeys(names))
+
+
 def _pairs_for_rule(
-    records: pd.DataFrame, rule: BlockingRule
+    records: pd.DataFrame, rule: BlockingRule, keys: _KeyCodes
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int, int]:
     """All pairs within blocks of ``rule``; oversize blocks are sub-blocked, then skipped."""
     rid = records[c.RECORD_ID].to_numpy(dtype=np.int64)
-    codes = _block_codes(records, rule.keys)
+    codes = _block_codes(keys, rule.keys)
+    rows = np.flatnonzero(codes >= 0)  # the records still in play, with their block codes
+    codes = codes[rows]
     lefts: list[npt.NDArray[np.int64]] = []
     rights: list[npt.NDArray[np.int64]] = []
     skipped_blocks = skipped_records = 0
-    active = codes >= 0
     level_keys = list(rule.keys)
     for depth in range(len(rule.sub_keys) + 1):
-        sizes = np.bincount(codes[active]) if active.any() else np.empty(0, dtype=np.int64)
-        size_of = np.zeros(len(codes), dtype=np.int64)
-        size_of[active] = sizes[codes[active]]
-        ok = active & (size_of >= 2) & (size_of <= rule.max_block_size)
-        left, right = pairs_within_blocks(codes[ok], rid[ok])
+        codes, _ = pd.factorize(codes)  # dense codes for bincount
+        sizes = np.bincount(codes) if len(codes) else np.empty(0, dtype=np.int64)
+        size_of = sizes[codes]
+        ok = (size_of >= 2) & (size_of <= rule.max_block_size)
+        left, right = pairs_within_blocks(codes[ok].astype(np.int64), rid[rows[ok]])
         lefts.append(left)
         rights.append(right)
-        oversize = active & (size_of > rule.max_block_size)
+        oversize = size_of > rule.max_block_size
         if not oversize.any():
             break
         if depth == len(rule.sub_keys):
-            skipped_blocks += len(np.unique(codes[oversize]))
+            skipped_blocks += int((sizes > rule.max_block_size).sum())
             skipped_records += int(oversize.sum())
             break
+        # Split the oversize blocks by the next sub-key (only their records are recoded).
         level_keys.append(rule.sub_keys[depth])
-        codes = _block_codes(records, tuple(level_keys))
-        active = oversize & (codes >= 0)
+        rows, parent = rows[oversize], codes[oversize].astype(np.int64)
+        sub_codes, sub_missing = keys(rule.sub_keys[depth])
+        sub_codes, sub_missing = sub_codes[rows], sub_missing[rows]
+        keep = ~sub_missing
+        rows = rows[keep]
+        codes = _combine(parent[keep], sub_codes[keep])
     return np.concatenate(lefts), np.concatenate(rights), skipped_blocks, skipped_records
 
 
@@ -166,89 +305,84 @@ def pairs_within_blocks(
 def one_edit_id_pairs(
     records: pd.DataFrame,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Pairs of 18-character IDs one substitution or adjacent transposition apart.
+    """Distinct pairs (left < right) of resident-type IDs equal or one edit apart.
 
-    A single error always breaks the MOD 11-2 checksum, so one side of such a pair has status
-    ``checksum_error``: only those records are probed, against every 18-character key.
+    One edit is one substitution or one adjacent transposition. A single error always breaks
+    the MOD 11-2 checksum, so one side of such a pair has status ``checksum_error``: only those
+    records (the probes, a few thousand in a million) are expanded into every key one edit
+    away, and the variants are looked up among all 18-character keys (status ``valid`` or
+    ``checksum_error``). Records sharing a probe's key are paired too.
     """
-    keys = records[c.ID_KEY].astype(object)
-    status = records[c.ID_STATUS].astype(object).to_numpy()
-    # valid and checksum_error resident numbers are exactly the 17-digit + [0-9X] keys
-    shaped = (
-        np.isin(status, ["valid", "checksum_error"]) & (keys.str.len() == 18).eq(True).to_numpy()
-    )
-    shaped &= records[c.ID_DOC_TYPE].astype(object).isin(list(_RESIDENT_DOCS)).to_numpy()
-    rid_all = records[c.RECORD_ID].to_numpy(dtype=np.int64)[shaped]
-    probe = status[shaped] == "checksum_error"
+    empty = np.empty(0, dtype=np.int64)
+    chars, form = id_arrays(records)
+    status_codes, statuses = pd.factorize(records[c.ID_STATUS])
+    known = np.asarray(statuses, dtype=object)
+    status_ok = np.append(np.isin(known, ["valid", "checksum_error"]), False)[status_codes]
+    shaped = (form >= ID_FORM_BAD_CHECKSUM) & status_ok
+    shaped &= value_mask(records[c.ID_DOC_TYPE], _RESIDENT_DOCS)
+    probe = shaped & np.append(known == "checksum_error", False)[status_codes]
     if not probe.any():
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    matrix = id_digit_matrix(keys[shaped])
-    weights = 11 ** np.arange(17, -1, -1, dtype=np.int64)
-    lefts: list[npt.NDArray[np.int64]] = []
-    rights: list[npt.NDArray[np.int64]] = []
-    # Substitution at position p: the two keys are equal once p is deleted from both.
-    # Deletion keys from running prefix and suffix values (base 11), no 17-column copies.
-    digits = matrix.astype(np.int64)
-    suffix = np.zeros((len(matrix), 19), dtype=np.int64)  # suffix[:, i] = value of digits i..17
-    for i in range(17, -1, -1):
-        suffix[:, i] = digits[:, i] * weights[i] + suffix[:, i + 1]
-    prefix = np.zeros(len(matrix), dtype=np.int64)  # value of digits 0..p-1 (base 11)
-    for p in range(18):
-        deleted = prefix * weights[p] + suffix[:, p + 1]
-        prefix = prefix * 11 + digits[:, p]
-        left, right = _match_probes(deleted, probe, rid_all)
-        lefts.append(left)
-        rights.append(right)
-    # Adjacent transposition at p, p+1: the probe with those two swapped equals a key.
-    full = digits @ weights
-    order = np.argsort(full, kind="stable")
-    sorted_keys, sorted_rids = full[order], rid_all[order]
-    probe_digits = digits[probe]
-    probe_rid = rid_all[probe]
-    for p in range(17):
-        changed = probe_digits[:, p] != probe_digits[:, p + 1]
-        swapped = probe_digits[changed]
-        swapped[:, [p, p + 1]] = swapped[:, [p + 1, p]]
-        src, dst = _lookup(sorted_keys, sorted_rids, swapped @ weights, probe_rid[changed])
-        lefts.append(src)
-        rights.append(dst)
-    left = np.concatenate(lefts)
-    right = np.concatenate(rights)
-    keep = left != right
-    left, right = left[keep], right[keep]
-    return np.minimum(left, right), np.maximum(left, right)
-
-
-def _lookup(
-    sorted_keys: npt.NDArray[np.int64],
-    sorted_rids: npt.NDArray[np.int64],
-    queries: npt.NDArray[np.int64],
-    query_rids: npt.NDArray[np.int64],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """(query record, target record) for every target whose key equals a query key."""
-    lo = np.searchsorted(sorted_keys, queries, side="left")
-    hi = np.searchsorted(sorted_keys, queries, side="right")
+        return empty, empty.copy()
+    rid = records[c.RECORD_ID].to_numpy(dtype=np.int64)
+    targets = np.flatnonzero(shaped)
+    values = _id_values(chars[targets])
+    order = np.argsort(values, kind="stable")
+    sorted_values, sorted_rid = values[order], rid[targets[order]]
+    probes = np.flatnonzero(probe)
+    digits = id_digits(chars[probes])
+    queries, sources = _one_edit_variants(digits, rid[probes])
+    lo = np.searchsorted(sorted_values, queries, side="left")
+    hi = np.searchsorted(sorted_values, queries, side="right")
     counts = hi - lo
-    src = np.repeat(query_rids, counts)
+    src = np.repeat(sources, counts)
     offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    dst = sorted_rids[np.repeat(lo, counts) + offsets]
-    return src, dst
+    dst = sorted_rid[np.repeat(lo, counts) + offsets]
+    keep = src != dst
+    left = np.minimum(src[keep], dst[keep])
+    right = np.maximum(src[keep], dst[keep])
+    n = max(len(records), 1)
+    unique = np.unique(left * n + right)
+    return unique // n, unique % n
 
 
-def _match_probes(
-    deleted: npt.NDArray[np.int64], probe: npt.NDArray[np.bool_], rid: npt.NDArray[np.int64]
+def _id_values(chars: npt.NDArray[np.bytes_]) -> npt.NDArray[np.int64]:
+    """Base-11 value of IDs shaped as 17 digits + [0-9X] (distinct IDs, distinct values)."""
+    raw = chars.astype("S18").view(np.uint8).reshape(-1, 18)
+    value = np.zeros(len(raw), dtype=np.int64)
+    for i in range(17):
+        value *= 11
+        value += raw[:, i]
+        value -= ord("0")
+    last = raw[:, 17]
+    return value * 11 + np.where(last == ord("X"), 10, last.astype(np.int64) - ord("0"))
+
+
+def _one_edit_variants(
+    digits: npt.NDArray[np.int64], rid: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Pairs (probe record, any record) sharing a deletion key."""
-    hit = pd.Index(np.unique(deleted[probe])).get_indexer(pd.Index(deleted)) >= 0
-    probes = pd.DataFrame({"key": deleted[probe], "src": rid[probe]})
-    targets = pd.DataFrame({"key": deleted[hit], "dst": rid[hit]})
-    joined = probes.merge(targets, on="key")
-    joined = joined[joined["src"] != joined["dst"]]
-    return joined["src"].to_numpy(dtype=np.int64), joined["dst"].to_numpy(dtype=np.int64)
-
-
-def id_digit_matrix(keys: pd.Series) -> npt.NDArray[np.uint8]:
-    """(n, 18) matrix of digit values (X = 10) of 18-character ID keys."""
-    joined = "".join(keys.tolist()).encode("ascii")
-    raw = np.frombuffer(joined, dtype=np.uint8).reshape(-1, 18)
-    return np.where(raw == ord("X"), 10, raw - ord("0")).astype(np.uint8)
+    """Base-11 values of each ID itself and of every shaped ID one edit away, with its record."""
+    value = digits @ _POWERS_11
+    # Substitutions: any other digit at positions 0-16, any other digit or X at position 17.
+    alternatives = np.arange(11, dtype=np.int64)
+    substituted = (
+        value[:, None, None]
+        + (alternatives[None, None, :] - digits[:, :, None]) * _POWERS_11[None, :, None]
+    )
+    allowed = alternatives[None, None, :] != digits[:, :, None]
+    allowed[:, :17, 10] = False
+    # Adjacent transpositions of two different characters.
+    swapped = (
+        value[:, None]
+        + (digits[:, 1:] - digits[:, :-1]) * _POWERS_11[None, :-1]
+        + (digits[:, :-1] - digits[:, 1:]) * _POWERS_11[None, 1:]
+    )
+    moved = digits[:, 1:] != digits[:, :-1]
+    queries = np.concatenate([value, substituted[allowed], swapped[moved]])
+    sources = np.concatenate(
+        [
+            rid,
+            np.repeat(rid, allowed.reshape(len(rid), -1).sum(axis=1)),
+            np.repeat(rid, moved.sum(axis=1)),
+        ]
+    )
+    return queries, sources

@@ -2,11 +2,15 @@
 
 Every comparator returns an int8 array: -1 = missing on either side (neutral in the score),
 0 = disagree, higher = closer. Levels are documented in ``LEVELS``.
+
+``prepare_records`` turns every compared value into an integer code once per record set; a
+comparison then gathers one row of codes per record of a pair (a few cache lines, in chunks)
+and compares integers. Only names that agree on no code reach rapidfuzz's Jaro–Winkler.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -16,8 +20,18 @@ from rapidfuzz.distance import JaroWinkler
 
 from matcher import columns as c
 from matcher import persons as p
+from matcher.blocking import (
+    ID_CHARS,
+    ID_FORM,
+    ID_FORM_CHECKSUM_OK,
+    ID_FORM_OTHER,
+    KEY_PREFIX,
+    encode,
+    id_encoding,
+)
 
 Int8Array = npt.NDArray[np.int8]
+IntArray = npt.NDArray[np.int64]
 LEFT, RIGHT = f"{c.RECORD_ID}_l", f"{c.RECORD_ID}_r"
 FUZZY_PINYIN = "name_pinyin_fuzzy"
 
@@ -45,51 +59,129 @@ def level_column(field: str) -> str:
     return f"level_{field}"
 
 
-KEY_PREFIX = "key_"  # integer code columns added by prepare_records
-_CODED: dict[str, str] = {
-    "norm": c.NAME_NORM,
-    "simplified": c.NAME_SIMPLIFIED,
-    "pinyin": c.NAME_PINYIN,
-    "tokens": c.NAME_TOKENS,
-    "fuzzy": "name_pinyin_fuzzy",
-    "phone": c.PHONE,
-    "doc": c.ID_DOC_TYPE,
+# Integer code columns added by prepare_records (``key_<column>`` for plain column codes).
+_NAME_COLUMNS = (c.NAME_NORM, c.NAME_SIMPLIFIED, c.NAME_PINYIN, c.NAME_TOKENS, FUZZY_PINYIN)
+_PLAIN_COLUMNS = (*_NAME_COLUMNS, c.PHONE, c.ID_DOC_TYPE, c.ID_PROVINCE)
+ID_CODE = KEY_PREFIX + c.ID_KEY
+TRUSTED_CODE = KEY_PREFIX + p.TRUSTED_ID
+ID_MASKED = KEY_PREFIX + "id_masked"  # id_key code, -1 where the ID is borrowed
+PROVINCE_MASKED = KEY_PREFIX + "province_masked"  # id_province code, -1 where borrowed
+UPGRADED = KEY_PREFIX + "upgraded"
+SEX_CODE = KEY_PREFIX + "sex_effective"  # stated sex, else a trusted ID's sex
+BIRTH_DAY = KEY_PREFIX + "birth_day"  # days since 1800-01-01 of birth_key, -1 if none
+
+# The per-record row of codes a comparison gathers, and which fields need which columns.
+_TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "id": (ID_MASKED, KEY_PREFIX + c.ID_DOC_TYPE, UPGRADED, ID_FORM),
+    "name": tuple(KEY_PREFIX + col for col in _NAME_COLUMNS),
+    "birth_date": (p.BIRTH_KEY, BIRTH_DAY),
+    "sex": (SEX_CODE,),
+    "phone": (KEY_PREFIX + c.PHONE,),
+    "region": (PROVINCE_MASKED,),
 }
+_CHUNK = 1 << 15  # pairs per gathered block (two blocks of rows stay in cache)
 
 
-def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
-    """Add integer codes per compared value (``key_*``) so comparisons are integer compares.
+def prepare_records(records: pd.DataFrame, *, columns: Iterable[str] = ()) -> pd.DataFrame:
+    """Add integer codes per compared value (``key_*`` columns) so comparisons compare integers.
 
     Done once per record set; ``compare_pairs`` prepares on the fly when the codes are absent.
-    Returns a shallow copy: the caller's frame is not changed.
+    ``columns``: more text columns to encode for later stages (blocking keys), as
+    ``key_<column>``. Text columns may be object, string or categorical. Returns a shallow
+    copy: the caller's frame is not changed.
     """
     out = records.copy(deep=False)
-    for name, column in _CODED.items():
-        source = records[column] if column in records else records[c.NAME_PINYIN]
-        out[KEY_PREFIX + name] = _codes(source)
-    borrowed = records[p.ID_BORROWED].to_numpy(dtype=bool)
-    out[KEY_PREFIX + "id"] = np.where(borrowed, -1, _codes(records[c.ID_KEY]))
-    ids = records[c.ID_KEY].astype(object)
-    out[KEY_PREFIX + "id_chars"] = np.where(ids.str.len() == 18, ids, "").astype("S18")
-    out[KEY_PREFIX + "upgraded"] = records[c.ID_UPGRADED].fillna(False).to_numpy(dtype=np.int64)
-    out[KEY_PREFIX + "province"] = np.where(borrowed, -1, _codes(records[c.ID_PROVINCE]))
-    out[KEY_PREFIX + "sex"] = _codes(_effective_sex(records))
-    key = records[p.BIRTH_KEY].to_numpy(dtype=np.int64)
-    days = pd.to_datetime(
-        pd.Series(key).where(key > 0).astype("Int64").astype(str), format="%Y%m%d", errors="coerce"
+    for column in dict.fromkeys((*_PLAIN_COLUMNS, *columns)):
+        if KEY_PREFIX + column in out:
+            continue
+        if column in records:
+            if _is_number(records[column]):
+                continue  # blocking takes numbers as they are
+            out[KEY_PREFIX + column] = encode(records[column])
+        elif column == FUZZY_PINYIN:  # no dialect folding: the plain pinyin stands in
+            out[KEY_PREFIX + column] = out[KEY_PREFIX + c.NAME_PINYIN]
+    id_codes, chars, form = id_encoding(records[c.ID_KEY])
+    borrowed = _bool(records[p.ID_BORROWED])
+    out[ID_CODE] = id_codes
+    out[ID_CHARS] = chars
+    out[ID_FORM] = form
+    out[ID_MASKED] = np.where(borrowed, np.int32(-1), id_codes)
+    out[TRUSTED_CODE] = _trusted_codes(records, id_codes)
+    out[UPGRADED] = _bool(records[c.ID_UPGRADED]).astype(np.int32)
+    out[PROVINCE_MASKED] = np.where(
+        borrowed, np.int32(-1), out[KEY_PREFIX + c.ID_PROVINCE].to_numpy(dtype=np.int32)
     )
-    out[KEY_PREFIX + "birth_day"] = (
-        (days - pd.Timestamp("1800-01-01")).dt.days.fillna(-1).to_numpy(dtype=np.int64)
-    )
+    out[SEX_CODE] = _effective_sex_codes(records)
+    out[BIRTH_DAY] = birth_days(records[p.BIRTH_KEY].to_numpy(dtype=np.int64))
     return out
 
 
+def _is_number(values: pd.Series) -> bool:
+    dtype = values.dtype
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
 def _prepared(records: pd.DataFrame) -> pd.DataFrame:
-    return records if KEY_PREFIX + "birth_day" in records else prepare_records(records)
+    return records if BIRTH_DAY in records else prepare_records(records)
 
 
-def _key(records: pd.DataFrame, name: str) -> npt.NDArray[np.int64]:
-    return np.asarray(records[KEY_PREFIX + name], dtype=np.int64)
+def _bool(values: pd.Series) -> npt.NDArray[np.bool_]:
+    """A boolean array from a bool, nullable boolean or object column (missing → False)."""
+    if values.dtype == bool:
+        return values.to_numpy()
+    return values.fillna(False).to_numpy(dtype=bool)
+
+
+def _trusted_codes(records: pd.DataFrame, id_codes: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+    """Code of the trusted ID per record (-1 when none); the id_key codes when it is the key."""
+    trusted = records[p.TRUSTED_ID]
+    has = trusted.notna().to_numpy()
+    same = trusted.to_numpy(dtype=object)[has] == records[c.ID_KEY].to_numpy(dtype=object)[has]
+    if bool(np.all(same)):
+        return np.where(has, id_codes, np.int32(-1))
+    return encode(trusted)
+
+
+def _effective_sex_codes(records: pd.DataFrame) -> npt.NDArray[np.int32]:
+    """Stated sex (M/F), else the sex implied by a trusted ID; -1 when unknown."""
+    stated_codes, stated_values = pd.factorize(records[c.SEX])
+    stated_table = np.array(
+        [{c.MALE: 0, c.FEMALE: 1}.get(v, -1) for v in np.asarray(stated_values, dtype=object)]
+        + [-1],
+        dtype=np.int32,
+    )
+    implied_codes, implied_values = pd.factorize(records[c.ID_SEX])
+    implied_table = np.array(
+        [
+            {c.MALE: 0, c.FEMALE: 1, "": -1}.get(v, 2 + k)
+            for k, v in enumerate(np.asarray(implied_values, dtype=object).tolist())
+        ]
+        + [-1],
+        dtype=np.int32,
+    )
+    stated = stated_table[stated_codes]
+    implied = np.where(records[p.TRUSTED_ID].notna().to_numpy(), implied_table[implied_codes], -1)
+    return np.where(stated >= 0, stated, implied).astype(np.int32)
+
+
+_FIRST_DAY = np.datetime64("1800-01-01", "D")
+
+
+def birth_days(keys: IntArray) -> IntArray:
+    """Days since 1800-01-01 of YYYYMMDD integers; -1 where 0 or not a calendar date.
+
+    Dates outside pandas' nanosecond range (1677-09-22 … 2262-04-11) count as not a date.
+    """
+    year, month, day = keys // 10000, keys // 100 % 100, keys % 100
+    plausible = (keys >= 16770922) & (keys <= 22620411) & (month >= 1) & (month <= 12)
+    plausible &= (day >= 1) & (day <= 31)
+    year = np.where(plausible, year, 1970)
+    month = np.where(plausible, month, 1)
+    day = np.where(plausible, day, 1)
+    first_of_month = (year - 1970).astype("datetime64[Y]") + (month - 1).astype("timedelta64[M]")
+    date = first_of_month.astype("datetime64[D]") + (day - 1).astype("timedelta64[D]")
+    valid = plausible & (date.astype("datetime64[M]") == first_of_month)  # no day overflow
+    return np.where(valid, (date - _FIRST_DAY).astype(np.int64), -1)
 
 
 def compare_pairs(
@@ -100,85 +192,125 @@ def compare_pairs(
     workers: int = -1,
 ) -> pd.DataFrame:
     """Comparison levels of every pair (``record_id_l``, ``record_id_r``) → ``level_<field>``."""
-    records = _prepared(records)
     left = pairs[LEFT].to_numpy(dtype=np.int64)
     right = pairs[RIGHT].to_numpy(dtype=np.int64)
-    out = pd.DataFrame({LEFT: left, RIGHT: right}, index=pairs.index)
-    comparators: dict[str, Callable[[], Int8Array]] = {
-        "id": lambda: compare_ids(records, left, right),
-        "name": lambda: compare_names(records, left, right, jw_thresholds, workers),
-        "birth_date": lambda: compare_birth_dates(records, left, right),
-        "sex": lambda: _equal_codes(_key(records, "sex"), left, right),
-        "phone": lambda: _equal_codes(_key(records, "phone"), left, right),
-        "region": lambda: _equal_codes(_key(records, "province"), left, right),
-    }
-    for field in FIELDS:
-        out[level_column(field)] = comparators[field]()
-    return out
+    levels = _compare(records, left, right, FIELDS, jw_thresholds, workers)
+    out = {LEFT: left, RIGHT: right, **{level_column(f): levels[f] for f in FIELDS}}
+    return pd.DataFrame(out, index=pairs.index)
 
 
-def _codes(values: pd.Series) -> npt.NDArray[np.int64]:
-    """Integer code per record (-1 for missing or empty), so equality is an integer compare."""
-    codes, uniques = pd.factorize(values)
-    codes = codes.astype(np.int64)
-    empty = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
-    if len(empty):
-        codes[codes == empty[0]] = -1
-    return codes
-
-
-def _equal_codes(
-    codes: npt.NDArray[np.int64], left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
-) -> Int8Array:
-    """-1 missing, 0 different, 1 equal."""
-    a, b = codes[left], codes[right]
-    return np.where((a < 0) | (b < 0), -1, (a == b).astype(np.int8)).astype(np.int8)
-
-
-def _effective_sex(records: pd.DataFrame) -> pd.Series:
-    """Stated sex, else the sex implied by a trusted ID; NA when unknown."""
-    stated = records[c.SEX].astype(object).where(records[c.SEX].isin(["M", "F"]))
-    implied = records[c.ID_SEX].astype(object).where(records[p.TRUSTED_ID].notna())
-    return stated.where(stated.notna(), implied)
-
-
-def compare_ids(
-    records: pd.DataFrame, left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
-) -> Int8Array:
+def compare_ids(records: pd.DataFrame, left: IntArray, right: IntArray) -> Int8Array:
     """ID levels: exact / equal after 15→18 upgrade / one substitution or transposition / different.
 
     Missing when either side has no key, the document types differ, or either record's ID is
     borrowed (its implied birth date contradicts the stated one: a guardian's number).
     """
+    return _compare(records, left, right, ("id",))["id"]
+
+
+def compare_names(
+    records: pd.DataFrame,
+    left: IntArray,
+    right: IntArray,
+    jw_thresholds: tuple[float, ...],
+    workers: int = -1,
+) -> Int8Array:
+    """Name levels: exact raw / same simplified / same pinyin or token set / same fuzzy pinyin /
+    Jaro–Winkler bands on the simplified name / different."""
+    return _compare(records, left, right, ("name",), jw_thresholds, workers)["name"]
+
+
+def compare_birth_dates(records: pd.DataFrame, left: IntArray, right: IntArray) -> Int8Array:
+    """Birth-date levels on the effective birth date (stated, else ID-implied)."""
+    return _compare(records, left, right, ("birth_date",))["birth_date"]
+
+
+def _compare(
+    records: pd.DataFrame,
+    left: IntArray,
+    right: IntArray,
+    fields: Sequence[str],
+    jw_thresholds: tuple[float, ...] = (0.92, 0.8),
+    workers: int = -1,
+) -> dict[str, Int8Array]:
+    """Levels of ``fields`` for the pairs: rows of codes are gathered and compared in chunks."""
     records = _prepared(records)
-    key_codes = _key(records, "id")
-    doc_codes = _key(records, "doc")
-    upgraded = _key(records, "upgraded")
-    a, b = key_codes[left], key_codes[right]
-    missing = (a < 0) | (b < 0) | (doc_codes[left] != doc_codes[right])
-    equal = a == b
-    level = np.zeros(len(left), dtype=np.int8)
-    level[equal] = 3
-    level[equal & (upgraded[left] != upgraded[right])] = 2
-    candidates = np.flatnonzero(~equal & ~missing)
-    if len(candidates):
-        level[candidates] = np.where(
-            _one_edit(
-                records[KEY_PREFIX + "id_chars"].to_numpy(), left[candidates], right[candidates]
-            ),
-            1,
-            0,
+    names = [name for f in fields for name in _TABLE_COLUMNS[f]]
+    col = {name: j for j, name in enumerate(names)}
+    table = np.empty((len(records), len(names)), dtype=np.int32)  # one row per record
+    for j, name in enumerate(names):
+        table[:, j] = records[name].to_numpy()
+    n = len(left)
+    levels = {f: np.empty(n, dtype=np.int8) for f in fields}
+    check_id: list[IntArray] = []  # pairs whose IDs may be one edit apart
+    fuzzy_name: list[IntArray] = []  # pairs whose names need Jaro–Winkler
+    for start in range(0, n, _CHUNK):
+        stop = min(start + _CHUNK, n)
+        a = np.take(table, left[start:stop], axis=0)
+        b = np.take(table, right[start:stop], axis=0)
+        if "id" in levels:
+            levels["id"][start:stop], check = _id_levels(a, b, col)
+            check_id.append(start + np.flatnonzero(check))
+        if "name" in levels:
+            levels["name"][start:stop], fuzzy = _name_levels(a, b, col)
+            fuzzy_name.append(start + np.flatnonzero(fuzzy))
+        if "birth_date" in levels:
+            levels["birth_date"][start:stop] = _birth_levels(a, b, col)
+        for f in ("sex", "phone", "region"):
+            if f in levels:
+                j = col[_TABLE_COLUMNS[f][0]]
+                levels[f][start:stop] = _equal_codes(a[:, j], b[:, j])
+    del table
+    if "id" in levels and check_id:
+        idx = np.concatenate(check_id)
+        chars = records[ID_CHARS].to_numpy()
+        levels["id"][idx] = _one_edit(chars, left[idx], right[idx]).astype(np.int8)
+    if "name" in levels and fuzzy_name:
+        idx = np.concatenate(fuzzy_name)
+        levels["name"][idx] = _jaro_winkler_levels(
+            records, left[idx], right[idx], jw_thresholds, workers
         )
-    level[missing] = -1
+    return levels
+
+
+def _equal_codes(a: npt.NDArray[np.int32], b: npt.NDArray[np.int32]) -> Int8Array:
+    """-1 missing, 0 different, 1 equal."""
+    level = (a == b).view(np.int8).copy()
+    level[(a < 0) | (b < 0)] = -1
     return level
 
 
+def _id_levels(
+    a: npt.NDArray[np.int32], b: npt.NDArray[np.int32], col: dict[str, int]
+) -> tuple[Int8Array, npt.NDArray[np.bool_]]:
+    """ID levels of a chunk, and which pairs need the one-edit check (level 0 until then)."""
+    key, doc, upgraded, form = (
+        col[ID_MASKED],
+        col[KEY_PREFIX + c.ID_DOC_TYPE],
+        col[UPGRADED],
+        col[ID_FORM],
+    )
+    ka, kb = a[:, key], b[:, key]
+    missing = (ka < 0) | (kb < 0) | (a[:, doc] != b[:, doc])
+    equal = ka == kb
+    level = np.where(equal, np.int8(3), np.int8(0))
+    level[equal & (a[:, upgraded] != b[:, upgraded])] = 2
+    fa, fb = a[:, form], b[:, form]
+    # Two keys with a correct MOD 11-2 check character are never one edit apart (a single
+    # substitution or adjacent transposition always changes the check), so only pairs with
+    # at least one other 18-character key are checked character by character.
+    check = ~equal & ~missing & (fa != ID_FORM_OTHER) & (fb != ID_FORM_OTHER)
+    check &= (fa != ID_FORM_CHECKSUM_OK) | (fb != ID_FORM_CHECKSUM_OK)
+    level[missing] = -1
+    return level, check
+
+
 def _one_edit(
-    chars: npt.NDArray[np.bytes_], left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
+    chars: npt.NDArray[np.bytes_], left: IntArray, right: IntArray
 ) -> npt.NDArray[np.bool_]:
     """True where two 18-character keys differ by one substitution or adjacent transposition."""
-    a = chars[left].view(np.uint8).reshape(-1, 18)
-    b = chars[right].view(np.uint8).reshape(-1, 18)
+    a = chars[left].astype("S18").view(np.uint8).reshape(-1, 18)
+    b = chars[right].astype("S18").view(np.uint8).reshape(-1, 18)
     both_full = (a[:, 17] != 0) & (b[:, 17] != 0)  # shorter keys are zero-padded
     diff = a != b
     n_diff = diff.sum(axis=1)
@@ -195,74 +327,83 @@ def _one_edit(
     return (substitution | transposed) & both_full
 
 
-def compare_names(
-    records: pd.DataFrame,
-    left: npt.NDArray[np.int64],
-    right: npt.NDArray[np.int64],
-    jw_thresholds: tuple[float, ...],
-    workers: int = -1,
-) -> Int8Array:
-    """Name levels: exact raw / same simplified / same pinyin or token set / same fuzzy pinyin /
-    Jaro–Winkler bands on the simplified name / different."""
-    records = _prepared(records)
-    norm, simplified = _key(records, "norm"), _key(records, "simplified")
-    pinyin, tokens, fuzzy = _key(records, "pinyin"), _key(records, "tokens"), _key(records, "fuzzy")
-    missing = (simplified[left] < 0) | (simplified[right] < 0)
-    level = np.zeros(len(left), dtype=np.int8)
+def _name_levels(
+    a: npt.NDArray[np.int32], b: npt.NDArray[np.int32], col: dict[str, int]
+) -> tuple[Int8Array, npt.NDArray[np.bool_]]:
+    """Name levels of a chunk from the codes, and which pairs still need Jaro–Winkler."""
+    norm, simplified, pinyin, tokens, fuzzy = (col[KEY_PREFIX + name] for name in _NAME_COLUMNS)
+    missing = (a[:, simplified] < 0) | (b[:, simplified] < 0)
+    level = np.zeros(len(a), dtype=np.int8)
     todo = ~missing
-    for value, codes in ((6, norm), (5, simplified), (4, pinyin), (4, tokens), (3, fuzzy)):
-        hit = todo & (codes[left] == codes[right]) & (codes[left] >= 0)
+    for value, j in ((6, norm), (5, simplified), (4, pinyin), (4, tokens), (3, fuzzy)):
+        hit = todo & (a[:, j] == b[:, j]) & (a[:, j] >= 0)
         level[hit] = value
         todo &= ~hit
-    idx = np.flatnonzero(todo)
-    if len(idx):
-        names = records[c.NAME_SIMPLIFIED].astype(object).fillna("").to_numpy()
-        sim = process.cpdist(
-            names[left[idx]],
-            names[right[idx]],
-            scorer=JaroWinkler.normalized_similarity,
-            workers=workers,
-            dtype=np.float32,
-        )
-        bands = sorted(jw_thresholds, reverse=True)
-        fuzzy_level = np.zeros(len(idx), dtype=np.int8)
-        for rank, threshold in enumerate(bands):
-            fuzzy_level = np.where(
-                (fuzzy_level == 0) & (sim >= threshold), len(bands) - rank, fuzzy_level
-            ).astype(np.int8)
-        level[idx] = fuzzy_level
     level[missing] = -1
+    return level, todo
+
+
+def _jaro_winkler_levels(
+    records: pd.DataFrame,
+    left: IntArray,
+    right: IntArray,
+    jw_thresholds: tuple[float, ...],
+    workers: int,
+) -> Int8Array:
+    """Jaro–Winkler bands of the simplified names (both present) of the pairs."""
+    codes = records[KEY_PREFIX + c.NAME_SIMPLIFIED].to_numpy(dtype=np.int64)
+    # One string object per distinct name (the first record carrying it): fewer cache misses.
+    first = np.zeros(int(codes.max()) + 1 if len(codes) else 0, dtype=np.int64)
+    order = np.flatnonzero(codes >= 0)[::-1]
+    first[codes[order]] = order
+    names = records[c.NAME_SIMPLIFIED].to_numpy(dtype=object)
+    sim = process.cpdist(
+        names[first[codes[left]]],
+        names[first[codes[right]]],
+        scorer=JaroWinkler.normalized_similarity,
+        workers=workers,
+        dtype=np.float32,
+    )
+    bands = sorted(jw_thresholds, reverse=True)
+    level = np.zeros(len(left), dtype=np.int8)
+    for rank, threshold in enumerate(bands):
+        level[(level == 0) & (sim >= threshold)] = len(bands) - rank
     return level
 
 
-def compare_birth_dates(
-    records: pd.DataFrame, left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]
+def _birth_levels(
+    a: npt.NDArray[np.int32], b: npt.NDArray[np.int32], col: dict[str, int]
 ) -> Int8Array:
-    """Birth-date levels on the effective birth date (stated, else ID-implied)."""
-    records = _prepared(records)
-    key = records[p.BIRTH_KEY].to_numpy(dtype=np.int64)
-    day = _key(records, "birth_day")
-    a, b = key[left], key[right]
-    level = np.full(len(left), 4, dtype=np.int8)
-    level[(a == 0) | (b == 0)] = -1
-    idx = np.flatnonzero((a != b) & (level == 4))  # only unequal dates need the finer checks
-    a, b = a[idx], b[idx]
-    finer = np.zeros(len(idx), dtype=np.int8)
-    finer[a // 10000 == b // 10000] = 1
-    finer[_near_dates(a, b, day[left[idx]], day[right[idx]])] = 2
-    finer[p.day_month_swapped(a, b)] = 3
+    """Birth-date levels of a chunk on the effective birth date (YYYYMMDD, 0 = none)."""
+    key_a, key_b = a[:, col[p.BIRTH_KEY]], b[:, col[p.BIRTH_KEY]]
+    level = np.full(len(a), 4, dtype=np.int8)
+    level[(key_a == 0) | (key_b == 0)] = -1
+    idx = np.flatnonzero((key_a != key_b) & (level == 4))  # only unequal dates need more
+    x, y = key_a[idx].astype(np.int64), key_b[idx].astype(np.int64)
+    day = col[BIRTH_DAY]
+    day_a, day_b = a[idx, day], b[idx, day]
+    same_year = x // 10000 == y // 10000
+    finer = same_year.view(np.int8).copy()  # 1: same year
+    # near: at most 31 days apart, the same day of a neighbouring year (exactly 10000 apart
+    # as YYYYMMDD), or one digit apart (then the difference is d·10^k: only those are counted)
+    diff = np.abs(x - y)
+    near = (day_a >= 0) & (day_b >= 0) & (np.abs(day_a - day_b) <= 31)
+    near |= diff == 10000
+    maybe = np.flatnonzero(~near & _one_digit_difference(diff))
+    near[maybe] = p.digit_differences(x[maybe], y[maybe]) == 1
+    finer[near] = 2
+    swap = np.flatnonzero(same_year)
+    finer[swap[p.day_month_swapped(x[swap], y[swap])]] = 3
     level[idx] = finer
     return level
 
 
-def _near_dates(
-    a: npt.NDArray[np.int64],
-    b: npt.NDArray[np.int64],
-    day_a: npt.NDArray[np.int64],
-    day_b: npt.NDArray[np.int64],
-) -> npt.NDArray[np.bool_]:
-    """One digit apart, at most 31 days apart, or the same day of a neighbouring year."""
-    valid = (a > 0) & (b > 0)
-    close = (day_a >= 0) & (day_b >= 0) & (np.abs(day_a - day_b) <= 31)
-    neighbour_year = (a % 10000 == b % 10000) & (np.abs(a // 10000 - b // 10000) == 1)
-    return valid & ((p.digit_differences(a, b) == 1) | close | neighbour_year)
+_ONE_DIGIT_STEPS = np.sort(
+    np.array([d * 10**k for d in range(1, 10) for k in range(8)], dtype=np.int64)
+)
+
+
+def _one_digit_difference(diff: IntArray) -> npt.NDArray[np.bool_]:
+    """True where ``diff`` is d·10^k (d = 1…9): necessary for two numbers one digit apart."""
+    pos = np.minimum(np.searchsorted(_ONE_DIGIT_STEPS, diff), len(_ONE_DIGIT_STEPS) - 1)
+    return _ONE_DIGIT_STEPS[pos] == diff

@@ -18,11 +18,11 @@ import pandas as pd
 
 from matcher import columns as c
 from matcher import persons as p
-from matcher.blocking import BlockingReport, block_pairs
-from matcher.clustering import cluster_pairs, person_ids
+from matcher.blocking import KEY_PREFIX, BlockingReport, block_pairs, column_codes, key_columns
+from matcher.clustering import cluster_pairs, cluster_person_ids
 from matcher.compare import (
+    BIRTH_DAY,
     FUZZY_PINYIN,
-    KEY_PREFIX,
     LEFT,
     RIGHT,
     compare_birth_dates,
@@ -128,7 +128,7 @@ def run_link(
         built = p.build_person_records(doses)
         records = built.records
         records[FUZZY_PINYIN] = fuzzy_pinyin(records[c.NAME_PINYIN])
-        records = prepare_records(records)
+        records = prepare_records(records, columns=key_columns(settings))
         if manual is not None and manual_key is not None:
             manual = _local_manual(manual, doses[manual_key].to_numpy(), built.dose_record_ids)
     with stage("block"):
@@ -154,9 +154,11 @@ def run_link(
             )
         scored = apply_rules(records, scored, settings)
         scored = _apply_manual(scored, manual)
+        # Non-matches are not kept, and clustering only reads matches: drop them now.
+        scored = scored[scored[DECISION] != Decision.NON_MATCH.value].reset_index(drop=True)
     with stage("cluster"):
-        scored, records = _cluster(records, scored, manual)
-    kept = scored[scored[DECISION] != Decision.NON_MATCH.value].reset_index(drop=True)
+        kept, records = _cluster(records, scored, manual)
+        del scored
     for column in [col for col in records if str(col).startswith(KEY_PREFIX)]:
         del records[column]  # comparison codes are internal (records is our shallow copy)
     return LinkResult(
@@ -249,7 +251,9 @@ def _dose_levels(
     wanted = np.unique(
         np.concatenate([scored[LEFT].to_numpy()[relevant], scored[RIGHT].to_numpy()[relevant]])
     )
-    rows = np.flatnonzero(np.isin(dose_record_ids, wanted))
+    wanted_mask = np.zeros(max(int(dose_record_ids.max()), int(wanted.max())) + 1, dtype=bool)
+    wanted_mask[wanted] = True
+    rows = np.flatnonzero(wanted_mask[dose_record_ids])
     dose_frame = pd.DataFrame(
         {
             c.RECORD_ID: dose_record_ids[rows],
@@ -267,13 +271,17 @@ def _stated_birth_levels(
     records: pd.DataFrame, levels: pd.DataFrame, mask: np.ndarray
 ) -> np.ndarray:
     """Birth-date levels of the masked pairs on the dates as typed (for m estimation)."""
-    typed = pd.to_datetime(records[c.BIRTH_DATE])
+    days = pd.to_datetime(records[c.BIRTH_DATE]).to_numpy().astype("datetime64[D]")
+    known = ~np.isnat(days)
+    months = days.astype("datetime64[M]")
+    years = months.astype("datetime64[Y]")
+    key = (years.astype(np.int64) + 1970) * 10000
+    key += (months - years).astype(np.int64) * 100 + 100
+    key += (days - months).astype(np.int64) + 1
     stated = records.copy(deep=False)
-    stated[p.BIRTH_KEY] = (
-        (typed.dt.year * 10000 + typed.dt.month * 100 + typed.dt.day).fillna(0).astype(np.int64)
-    )
-    stated[KEY_PREFIX + "birth_day"] = (
-        (typed - pd.Timestamp("1800-01-01")).dt.days.fillna(-1).astype(np.int64)
+    stated[p.BIRTH_KEY] = np.where(known, key, 0)
+    stated[BIRTH_DAY] = np.where(
+        known, (days - np.datetime64("1800-01-01", "D")).astype(np.int64), -1
     )
     return compare_birth_dates(
         stated, levels[LEFT].to_numpy()[mask], levels[RIGHT].to_numpy()[mask]
@@ -315,17 +323,22 @@ def _cluster(
         left = np.concatenate([left, manual.same[0].astype(np.int64)])
         right = np.concatenate([right, manual.same[1].astype(np.int64)])
         weight = np.concatenate([weight, np.full(len(manual.same[0]), np.inf)])
-    trusted_codes, _ = pd.factorize(records[p.TRUSTED_ID])
     clustering = cluster_pairs(
         len(records),
         left,
         right,
         weight,
-        trusted_codes.astype(np.int64),
+        column_codes(records, p.TRUSTED_ID).astype(np.int64),
         cannot_link=None if manual is None else manual.different,
     )
-    keys = records[c.SOURCE].astype(str) + "|" + records[c.PERSON_REF].astype(str)
-    records[c.PERSON_ID] = person_ids(clustering.labels, keys).to_numpy()
+    sources = records[c.SOURCE].to_numpy(dtype=object)
+    refs = records[c.PERSON_REF].to_numpy(dtype=object)
+
+    def key_strings(rows: np.ndarray) -> np.ndarray:
+        source = pd.Series(sources[rows]).astype(str)
+        return (source + "|" + pd.Series(refs[rows]).astype(str)).to_numpy(dtype=object)
+
+    records[c.PERSON_ID] = cluster_person_ids(clustering.labels, key_strings)
     if len(clustering.refused_left):
         n = len(records)
         code = scored[LEFT].to_numpy() * n + scored[RIGHT].to_numpy()

@@ -100,3 +100,82 @@ def test_union_has_no_duplicates_and_keeps_rule_bits() -> None:
     row = pairs[(pairs[f"{c.RECORD_ID}_l"] == 0) & (pairs[f"{c.RECORD_ID}_r"] == 1)].iloc[0]
     assert row["rules"] & 1  # found by the id_key rule (bit 0)
     assert report.pairs_per_rule["id_key"] == 1
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    diff = [i for i in range(18) if a[i] != b[i]]
+    if len(diff) == 1:
+        return True
+    i = diff[0] if len(diff) == 2 else -1
+    return diff == [i, i + 1] and a[i] == b[i + 1] and a[i + 1] == b[i]
+
+
+def _is_resident_shape(key: object) -> bool:
+    return (
+        isinstance(key, str)
+        and len(key) == 18
+        and key[:17].isascii()
+        and key[:17].isdigit()
+        and key[17] in "0123456789X"
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32 - 1))
+def test_one_edit_pairs_equal_a_brute_force_reference(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    bases = [_valid(f"4101021990{rng.integers(0, 10**7):07d}") for _ in range(3)]
+    keys: list[str | None] = []
+    for _ in range(40):
+        key = bases[rng.integers(0, len(bases))]
+        kind = rng.integers(0, 6)
+        i = int(rng.integers(0, 17))
+        if kind == 1:  # substitution (the check character may become X)
+            key = key[:i] + str(rng.integers(0, 10)) + key[i + 1 :]
+        elif kind == 2:  # adjacent transposition, possibly with the check character
+            key = key[:i] + key[i + 1] + key[i] + key[i + 2 :]
+        elif kind == 3:
+            key = key[:17] + "X"
+        elif kind == 4:
+            key = rng.choice(np.array([None, "", key[:15], key[:16] + "A" + key[17], "张" * 18]))
+        keys.append(key)
+    status = [
+        ("valid" if key == _valid(key[:17]) else "checksum_error")
+        if _is_resident_shape(key)
+        else "malformed"
+        for key in keys
+    ]
+    records = _records(keys, status)
+    records.loc[rng.random(len(keys)) < 0.1, c.ID_DOC_TYPE] = "passport"
+    left, right = one_edit_id_pairs(records)
+    got = list(zip(left.tolist(), right.tolist(), strict=True))
+    assert len(got) == len(set(got))  # distinct pairs
+    docs = records[c.ID_DOC_TYPE].tolist()
+    shaped = [
+        _is_resident_shape(k) and s != "malformed" and d == "resident_id"
+        for k, s, d in zip(keys, status, docs, strict=True)
+    ]
+    want = {
+        (i, j)
+        for i, j in itertools.combinations(range(len(keys)), 2)
+        if shaped[i]
+        and shaped[j]
+        and "checksum_error" in (status[i], status[j])
+        and (keys[i] == keys[j] or _one_edit_apart(str(keys[i]), str(keys[j])))
+    }
+    assert set(got) == want
+
+
+def test_block_pairs_read_categorical_keys_like_text() -> None:
+    key = _valid("41010219900101123")
+    records = _records([key, key, None, key[:17] + "0", None])
+    records["phone"] = ["13800000000", None, "13800000000", "", ""]
+    as_text, report = block_pairs(records, MatchSettings())
+    categorical = records.copy()
+    for column in (c.ID_KEY, c.ID_STATUS, c.ID_DOC_TYPE, "surname", "phone", "given_initial"):
+        categorical[column] = categorical[column].astype("category")
+    as_category, report_cat = block_pairs(categorical, MatchSettings())
+    pd.testing.assert_frame_equal(as_text, as_category)
+    assert report == report_cat
+    assert len(as_text) == 10  # one birth-date + surname block of five
+    assert report.pairs_per_rule["phone"] == 1  # empty phones are missing

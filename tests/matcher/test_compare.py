@@ -10,7 +10,7 @@ from rapidfuzz.distance import JaroWinkler
 
 from matcher import columns as c
 from matcher import persons as p
-from matcher.compare import LEFT, RIGHT, compare_pairs, level_column
+from matcher.compare import LEFT, RIGHT, birth_days, compare_pairs, level_column
 from matcher.normalise import normalise_doses
 from matcher.resident_id import checksum_char
 
@@ -126,3 +126,105 @@ def test_ids_twins_typos_and_symmetry() -> None:
     levels = compare_pairs(records, pairs)[level_column("id")].tolist()
     assert levels[0] == 0  # twins: different valid numbers
     assert levels[1] == levels[2] == 1  # one substitution, both directions
+
+
+def _reference_id(a: pd.Series, b: pd.Series) -> int:
+    ka, kb = a[c.ID_KEY], b[c.ID_KEY]
+    if (
+        not isinstance(ka, str)
+        or not isinstance(kb, str)
+        or not ka
+        or not kb
+        or a[c.ID_DOC_TYPE] != b[c.ID_DOC_TYPE]
+        or a[p.ID_BORROWED]
+        or b[p.ID_BORROWED]
+    ):
+        return -1
+    if ka == kb:
+        return 2 if bool(a[c.ID_UPGRADED]) != bool(b[c.ID_UPGRADED]) else 3
+    if len(ka) != 18 or len(kb) != 18 or not (ka.isascii() and kb.isascii()):
+        return 0
+    diff = [i for i in range(18) if ka[i] != kb[i]]
+    one = len(diff) == 1 or (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and ka[diff[0]] == kb[diff[1]]
+        and ka[diff[1]] == kb[diff[0]]
+    )
+    return 1 if one else 0
+
+
+def test_id_levels_equal_the_per_pair_reference() -> None:
+    rng = np.random.default_rng(8)
+    base = [_id(f"1101051990010{k:04d}") for k in range(4)]
+    keys = []
+    for _ in range(120):
+        key = base[rng.integers(0, 4)]
+        i = int(rng.integers(0, 17))
+        kind = rng.integers(0, 5)
+        if kind == 1:
+            key = key[:i] + str(rng.integers(0, 10)) + key[i + 1 :]
+        elif kind == 2:
+            key = key[:i] + key[i + 1] + key[i] + key[i + 2 :]
+        elif kind == 3:
+            key = key[:i] + "A" + key[i + 1 :]  # 18 characters, not a resident number
+        keys.append(key)
+    n = len(keys)
+    records = pd.DataFrame(
+        {
+            c.RECORD_ID: np.arange(n),
+            c.ID_KEY: pd.Series(keys, dtype=object),
+            c.ID_DOC_TYPE: rng.choice(["resident_id", "passport"], n, p=[0.9, 0.1]),
+            c.ID_UPGRADED: rng.random(n) < 0.1,
+            c.ID_PROVINCE: "11",
+            p.ID_BORROWED: rng.random(n) < 0.05,
+            p.TRUSTED_ID: None,
+            p.BIRTH_KEY: 19900101,
+            c.SEX: "M",
+            c.ID_SEX: "M",
+            c.PHONE: None,
+            c.NAME_NORM: "张伟",
+            c.NAME_SIMPLIFIED: "张伟",
+            c.NAME_PINYIN: "zhangwei",
+            c.NAME_TOKENS: "wei zhang",
+        }
+    )
+    records.loc[rng.random(n) < 0.05, c.ID_KEY] = None
+    records.loc[rng.random(n) < 0.03, c.ID_KEY] = "张" * 18
+    pairs = pd.DataFrame({LEFT: rng.integers(0, n, 5000), RIGHT: rng.integers(0, n, 5000)})
+    levels = compare_pairs(records, pairs)[level_column("id")].to_numpy()
+    expected = [
+        _reference_id(records.iloc[a], records.iloc[b])
+        for a, b in zip(pairs[LEFT].tolist(), pairs[RIGHT].tolist(), strict=True)
+    ]
+    assert levels.tolist() == expected
+    assert {-1, 0, 1, 2, 3} <= set(expected)  # every level is exercised
+
+
+def test_birth_days_match_pandas_dates() -> None:
+    keys = np.array(
+        [0, 19900101, 20000229, 19000229, 20230431, 20231301, 19991200, 18000101, 17991231,
+         20901231, 19641231, 20240229, 20230229],
+        dtype=np.int64,
+    )  # fmt: skip
+    days = birth_days(keys)
+    parsed = pd.to_datetime(
+        pd.Series(keys).where(keys > 0).astype("Int64").astype(str),
+        format="%Y%m%d",
+        errors="coerce",
+    )
+    expected = (parsed - pd.Timestamp("1800-01-01")).dt.days.fillna(-1).astype(np.int64)
+    assert days.tolist() == expected.tolist()
+
+
+def test_categorical_text_columns_compare_like_object_columns() -> None:
+    records = _records(seed=9)
+    rng = np.random.default_rng(10)
+    pairs = pd.DataFrame(
+        {LEFT: rng.integers(0, len(records), 3000), RIGHT: rng.integers(0, len(records), 3000)}
+    )
+    categorical = records.copy()
+    for column in categorical.columns:
+        if categorical[column].dtype == object:
+            categorical[column] = categorical[column].astype("category")
+    pd.testing.assert_frame_equal(compare_pairs(records, pairs), compare_pairs(categorical, pairs))
