@@ -9,6 +9,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from matcher import persons as p
+from matcher.blocking import column_codes
 from matcher.compare import LEFT, RIGHT, level_column
 from matcher.scoring import MATCH_PROBABILITY, MATCH_WEIGHT
 from matcher.settings import MatchSettings
@@ -46,15 +47,12 @@ def apply_rules(
     left = scored[LEFT].to_numpy()
     right = scored[RIGHT].to_numpy()
     n = len(scored)
-    fired = np.full(n, "", dtype=object)
     rule_weight = np.zeros(n, dtype=np.float32)
 
-    trusted = records[p.TRUSTED_ID].astype(object)
-    has_trusted = trusted.notna().to_numpy()
-    trusted_codes, _ = pd.factorize(trusted)
-    different_ids = (
-        has_trusted[left] & has_trusted[right] & (trusted_codes[left] != trusted_codes[right])
-    )
+    trusted_codes = column_codes(records, p.TRUSTED_ID)  # -1: no trusted ID
+    trusted_left, trusted_right = trusted_codes[left], trusted_codes[right]
+    different_ids = (trusted_left >= 0) & (trusted_right >= 0) & (trusted_left != trusted_right)
+    del trusted_left, trusted_right
 
     contradicts = records[p.SEX_CONTRADICTS_ID].to_numpy(dtype=bool)
     id_level = scored[level_column("id")].to_numpy()
@@ -73,16 +71,12 @@ def apply_rules(
         rule_weight[dose_conflict] += settings.dose_conflict_weight
 
     weight = scored[MATCH_WEIGHT].to_numpy(dtype=np.float32) + rule_weight
-    decision = np.where(
-        weight >= settings.match_weight,
-        Decision.MATCH.value,
-        np.where(weight >= settings.review_weight, Decision.REVIEW.value, Decision.NON_MATCH.value),
-    ).astype(object)
-    capped = (same_id_other_name | other_name_no_id | dose_conflict) & (
-        decision == Decision.MATCH.value
-    )
-    decision[capped] = Decision.REVIEW.value
-    decision[different_ids] = Decision.NON_MATCH.value
+    band = np.full(n, _NON_MATCH, dtype=np.int8)
+    band[weight >= settings.review_weight] = _REVIEW
+    band[weight >= settings.match_weight] = _MATCH
+    capped = same_id_other_name | other_name_no_id | dose_conflict
+    band[capped & (band == _MATCH)] = _REVIEW
+    band[different_ids] = _NON_MATCH
 
     rules = (
         (different_ids, Rule.DIFFERENT_VALID_IDS),
@@ -91,26 +85,30 @@ def apply_rules(
         (other_name_no_id, Rule.OTHER_NAME_WITHOUT_ID),
         (dose_conflict, Rule.DOSE_CONFLICT),
     )
-    # A bit per rule, then one ';'-joined label per distinct combination (a handful).
-    bits = np.zeros(n, dtype=np.int64)
+    # A bit per rule, then one ';'-joined label per combination (a lookup table of 32).
+    bits = np.zeros(n, dtype=np.int8)
     for k, (mask, _) in enumerate(rules):
-        bits |= mask.astype(np.int64) << k
-    combos, inverse = np.unique(bits, return_inverse=True)
+        bits |= mask.view(np.int8) << k
     labels = np.array(
         [
             ";".join(rule.value for k, (_, rule) in enumerate(rules) if combo >> k & 1)
-            for combo in combos
+            for combo in range(1 << len(rules))
         ],
         dtype=object,
     )
-    fired = labels[inverse] if n else fired
     out = scored  # the caller's frame of scored pairs gains the decision columns
     out[WEIGHT_RULES] = rule_weight
     out[MATCH_WEIGHT] = weight
     out[MATCH_PROBABILITY] = (1.0 / (1.0 + np.exp2(-np.clip(weight, -60, 60)))).astype(np.float32)
-    out[DECISION] = decision
-    out[RULES_FIRED] = fired
+    out[DECISION] = _BAND_VALUES[band]
+    out[RULES_FIRED] = labels[bits]
     return out
+
+
+_MATCH, _REVIEW, _NON_MATCH = 0, 1, 2
+_BAND_VALUES = np.array(
+    [Decision.MATCH.value, Decision.REVIEW.value, Decision.NON_MATCH.value], dtype=object
+)
 
 
 def decision_counts(decided: pd.DataFrame) -> dict[str, int]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -34,8 +35,11 @@ def distinct_patterns(
     for j in range(matrix.shape[1]):
         code = code * 16 + (matrix[:, j].astype(np.int64) + 1)
     code = code * 2 + seed_mask.astype(np.int64)
-    _, first, counts = np.unique(code, return_index=True, return_counts=True)
-    return matrix[first], seed_mask[first], counts.astype(np.float64)
+    pattern, distinct = pd.factorize(code, sort=True)  # patterns in code order
+    counts = np.bincount(pattern, minlength=len(distinct)).astype(np.float64)
+    row = np.empty(len(distinct), dtype=np.int64)
+    row[pattern] = np.arange(len(code))  # a row of each pattern (all rows of one are equal)
+    return matrix[row], seed_mask[row], counts
 
 
 def level_distribution(

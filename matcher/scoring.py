@@ -16,6 +16,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from matcher import columns as c
+from matcher.blocking import column_codes
 from matcher.compare import FIELDS, LEFT, LEVELS, RIGHT, compare_pairs, level_column
 from matcher.em import fit_em
 from matcher.errors import ModelError
@@ -176,9 +177,12 @@ def estimate_m(
 
 def name_term_frequencies(records: pd.DataFrame) -> FloatArray:
     """Per record: the share of records carrying its simplified name (0 where missing)."""
-    names = records[c.NAME_SIMPLIFIED].astype(object)
-    counts = names.map(names.value_counts())
-    return (counts.fillna(0).to_numpy(dtype=np.float64)) / max(len(records), 1)
+    codes = column_codes(records, c.NAME_SIMPLIFIED)
+    present = codes >= 0
+    counts = np.bincount(codes[present]).astype(np.float64)
+    frequencies = np.zeros(len(records), dtype=np.float64)
+    frequencies[present] = counts[codes[present]]
+    return frequencies / max(len(records), 1)
 
 
 def score_pairs(
@@ -206,14 +210,13 @@ def score_pairs(
     tf = name_frequencies if name_frequencies is not None else name_term_frequencies(records)
     for f in FIELDS:
         lvl = levels[level_column(f)].to_numpy(dtype=np.int8)
-        bf = model.bayes_factors(f)
-        weight = np.where(lvl >= 0, bf[np.clip(lvl, 0, None)], 0.0)
+        # log2 Bayes factor per level; level -1 (missing) reads the appended 0
+        weight = np.append(model.bayes_factors(f), 0.0)[lvl]
         if f == TF_FIELD:
-            left = levels[LEFT].to_numpy()
-            freq = np.maximum(tf[left], 1.0 / n)
-            tf_hit = np.isin(lvl, TF_LEVELS)
+            hit = np.flatnonzero(np.isin(lvl, TF_LEVELS))
+            freq = np.maximum(tf[levels[LEFT].to_numpy()[hit]], 1.0 / n)
             m = np.asarray(model.m[f])
-            weight = np.where(tf_hit, np.log2(m[np.clip(lvl, 0, None)]) - np.log2(freq), weight)
+            weight[hit] = np.log2(m[lvl[hit]]) - np.log2(freq)
         out[weight_column(f)] = weight.astype(np.float32)
         total += weight
     out[MATCH_WEIGHT] = total.astype(np.float32)
