@@ -251,7 +251,6 @@ def _pairs_for_rule(
     skipped_blocks = skipped_records = 0
     level_keys = list(rule.keys)
     for depth in range(len(rule.sub_keys) + 1):
-        codes, _ = pd.factorize(codes)  # dense codes for bincount
         sizes = np.bincount(codes) if len(codes) else np.empty(0, dtype=np.int64)
         size_of = sizes[codes]
         ok = (size_of >= 2) & (size_of <= rule.max_block_size)
@@ -282,7 +281,10 @@ def pairs_within_blocks(
     """Every pair (i < j) of record ids sharing a block code, vectorised over all blocks."""
     if len(codes) < 2:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    order = np.lexsort((rid, codes))
+    if bool(np.all(rid[1:] >= rid[:-1])):  # already in record order: one stable sort
+        order = np.argsort(codes, kind="stable")
+    else:
+        order = np.lexsort((rid, codes))
     codes, rid = codes[order], rid[order]
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
     sizes = np.diff(np.r_[starts, len(codes)])

@@ -78,10 +78,12 @@ def _conflicted_components(
 ) -> npt.NDArray[np.bool_]:
     """Per component: True when it holds two trusted IDs or both ends of a cannot-link pair."""
     n_components = int(labels.max()) + 1 if len(labels) else 0
-    has = trusted >= 0
-    pairs = pd.DataFrame({"label": labels[has], "code": trusted[has]}).drop_duplicates()
-    distinct = np.bincount(pairs["label"].to_numpy(), minlength=n_components)
-    conflicted = distinct > 1
+    has = np.flatnonzero(trusted >= 0)
+    label, code = labels[has], trusted[has]
+    one_code = np.full(n_components, -1, dtype=np.int64)
+    one_code[label] = code  # some member's code; a different one anywhere = two IDs
+    conflicted = np.zeros(n_components, dtype=bool)
+    conflicted[label[code != one_code[label]]] = True
     if len(cl_left):
         same = labels[cl_left] == labels[cl_right]
         conflicted[labels[cl_left][same]] = True
@@ -224,4 +226,4 @@ def _hex_ids(hashed: npt.NDArray[np.uint64]) -> npt.NDArray[np.object_]:
     text[:, 0] = ord("P")
     text[:, 1::2] = _HEX[octets >> 4]
     text[:, 2::2] = _HEX[octets & 15]
-    return text.view("S17").ravel().astype("U17").astype(object)
+    return text.view("S17").ravel().astype(np.dtypes.StringDType()).astype(object)

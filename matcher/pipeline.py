@@ -335,8 +335,12 @@ def _cluster(
     refs = records[c.PERSON_REF].to_numpy(dtype=object)
 
     def key_strings(rows: np.ndarray) -> np.ndarray:
-        source = pd.Series(sources[rows]).astype(str)
-        return (source + "|" + pd.Series(refs[rows]).astype(str)).to_numpy(dtype=object)
+        pairs = zip(sources[rows].tolist(), refs[rows].tolist(), strict=True)
+        try:
+            return np.array(list(map("|".join, pairs)), dtype=object)
+        except TypeError:  # not all strings: as str() would spell them
+            source = pd.Series(sources[rows]).astype(str)
+            return (source + "|" + pd.Series(refs[rows]).astype(str)).to_numpy(dtype=object)
 
     records[c.PERSON_ID] = cluster_person_ids(clustering.labels, key_strings)
     if len(clustering.refused_left):
