@@ -73,7 +73,9 @@ def build_person_records(doses: pd.DataFrame) -> PersonRecords:
     Records are ordered by (source, person_ref). Each identity field takes the value of the
     record's first dose row that has one; for ``CONFLICT_FIELDS`` another value seen in the
     record is kept as ``<field>_alt`` and the field named in ``conflicts``. The work is done on
-    integer codes (the dictionary codes when ``doses`` is dictionary-encoded).
+    integer codes (the dictionary codes when ``doses`` is dictionary-encoded). Dictionary in,
+    dictionary out: a dictionary-encoded dose column gives a dictionary-encoded record column
+    (``_alt`` columns and derived columns are plain).
     """
     rid = _record_ids(doses)
     n_records = int(rid.max()) + 1 if len(rid) else 0
@@ -81,7 +83,9 @@ def build_person_records(doses: pd.DataFrame) -> PersonRecords:
     starts = np.flatnonzero(np.r_[True, rid[order][1:] != rid[order][:-1]]) if len(rid) else order
     first_row = order[starts]  # the first dose row of every record, in record order
     present = [c.SOURCE, c.PERSON_REF, *(f for f in IDENTITY_FIELDS if f in doses.columns)]
-    columns: dict[str, npt.NDArray[Any]] = {c.RECORD_ID: np.arange(n_records, dtype=np.int64)}
+    columns: dict[str, npt.NDArray[Any] | pd.Series] = {
+        c.RECORD_ID: np.arange(n_records, dtype=np.int64)
+    }
     conflict_names = np.full(n_records, "", dtype=object)
     alternatives: dict[str, npt.NDArray[Any]] = {}
     encoded: dict[str, pd.Series] = {}
@@ -89,9 +93,10 @@ def build_person_records(doses: pd.DataFrame) -> PersonRecords:
         codes, values = _codes(doses[field])
         own = codes[first_row]
         _fill_from_later_rows(own, codes, rid)
-        columns[field] = values.take(own)
         if values.dtype == object:
             encoded[field] = dictionary_column(own, values[:-1])
+        # Dictionary in, dictionary out: encoded doses give encoded record columns.
+        columns[field] = encoded[field] if is_dictionary(doses[field]) else values.take(own)
         if field in CONFLICT_FIELDS:
             alt, conflicted = _other_value(own, codes, rid)
             alternatives[f"{field}_alt"] = values.take(alt)
@@ -101,7 +106,12 @@ def build_person_records(doses: pd.DataFrame) -> PersonRecords:
     columns.update(alternatives)
     columns[CONFLICTS] = conflict_names
     records = pd.concat(
-        {col: pd.Series(values, copy=False) for col, values in columns.items()}, axis=1, copy=False
+        {
+            col: values if isinstance(values, pd.Series) else pd.Series(values, copy=False)
+            for col, values in columns.items()
+        },
+        axis=1,
+        copy=False,
     )
     return PersonRecords(records=_derive(records, encoded), dose_record_ids=rid)
 
