@@ -289,8 +289,8 @@ def _keys_of_uniques(uniques: Iterable[object]) -> dict[str, list[object]]:
     uniques = list(uniques)
     plain = _plain_hanzi(uniques)
     # Names of plain CJK ideographs only (most of them) are already normalised.
-    normed = [
-        (u, False) if is_plain else _normalise_text(_as_text(u))
+    normed: list[tuple[str, bool]] = [
+        (_as_text(u), False) if is_plain else _normalise_text(_as_text(u))
         for u, is_plain in zip(uniques, plain, strict=True)
     ]
     norms = [n for n, _ in normed]
