@@ -215,6 +215,8 @@ def link_scope(
     with _LOCK:
         repo.lock_linking(session=session)
         summaries: pd.DataFrame | None = None
+        old_pids: set[str]
+        before: dict[int, str | None] | None
         if full:
             # Everything in one read: the doses normalised once serve the record summaries,
             # the blocking keys and the link; summaries are written with the person ids.
@@ -227,21 +229,21 @@ def link_scope(
                 everything=True,
             )  # fmt: skip
             del records
-            old_pids: set[str] = set()
+            old_pids, before = set(), None
             counts, total = _name_counts_of(summaries, doses), len(scope)
         else:
             seed_records = refresh_records(session, seeds, settings, today=today)
             scope = set(seeds) | neighbour_records(session, seed_records, settings)
-            old = repo.person_ids_of(session=session, record_ids=scope)
-            scope |= repo.records_of_persons(
-                session=session, person_ids={v for v in old.values() if v is not None}
-            )
+            before = repo.person_ids_of(session=session, record_ids=scope)
+            old_pids = {v for v in before.values() if v}
+            # every record of these persons joins the scope (with its person id, so the persons
+            # that come out unchanged can be told apart)
+            members = repo.person_members(session=session, person_ids=old_pids)
+            before.update(members)
+            scope |= set(members)
         if not scope:
             return LinkStats(0, 0, 0, {}, False, 0.0)
         if not full:
-            old_pids = {
-                v for v in repo.person_ids_of(session=session, record_ids=scope).values() if v
-            }
             doses = normalise_stored(
                 repo.load_doses(session=session, record_ids=scope), today=today
             )
@@ -261,7 +263,7 @@ def link_scope(
                 trained_on_records=len(outcome.records),
             )
         _persist(session, doses, outcome, scope=scope, old_pids=old_pids, settings=settings,
-                 today=today, summaries=summaries)  # fmt: skip
+                 today=today, old=before, seeds=seeds, summaries=summaries)  # fmt: skip
         assignments = dict(
             zip(
                 outcome.records[DB_RECORD].tolist(),
@@ -367,16 +369,29 @@ def _persist(
     old_pids: set[str],
     settings: MatchSettings,
     today: pd.Timestamp,
+    old: dict[int, str | None] | None,
+    seeds: set[int],
     summaries: pd.DataFrame | None = None,
 ) -> None:
+    """Write the outcome. Incremental (``old``: the scope's person ids before): only persons
+    that changed get a new document and only records whose person changed are updated."""
     records = outcome.records
+    db = records[DB_RECORD].to_numpy()
+    assignments = dict(zip(db.tolist(), records[c.PERSON_ID].tolist(), strict=True))
     pid_of_dose = records[c.PERSON_ID].to_numpy()[outcome.dose_record_ids]
-    with_pid = doses.assign(**{c.PERSON_ID: pid_of_dose})
+    if old is None:  # full relink: every person is rebuilt (the frame is not used afterwards)
+        doses[c.PERSON_ID] = pid_of_dose
+        with_pid = doses
+        written = assignments
+    else:
+        changed = changed_persons(assignments, old, seeds)
+        keep = np.flatnonzero(pd.Series(pid_of_dose).isin(changed).to_numpy())
+        with_pid = doses.take(keep).assign(**{c.PERSON_ID: pid_of_dose[keep]})
+        written = {r: pid for r, pid in assignments.items() if old.get(r) != pid}
     documents = person_documents(with_pid, today=today)
     sizes = records[c.PERSON_ID].value_counts().to_dict()
     persons = {pid: (int(sizes[pid]), document_json(doc)) for pid, doc in documents.items()}
     review = outcome.pairs[outcome.pairs[DECISION] == Decision.REVIEW.value]
-    db = records[DB_RECORD].to_numpy()
     src = records[c.SOURCE].astype(str).to_numpy()
     year = records[p.BIRTH_YEAR].to_numpy()
     rows = []
@@ -395,14 +410,32 @@ def _persist(
         )  # fmt: skip
     repo.save_assignments(
         session=session,
-        assignments=dict(zip(db.tolist(), records[c.PERSON_ID].tolist(), strict=True)),
+        assignments=written,
         persons=persons,
-        removed=old_pids - set(persons),
+        removed=old_pids - set(assignments.values()),
         reviews=rows,
         scope=scope,
         everything=summaries is not None,
         summaries=summaries,
     )
+
+
+def changed_persons(new: dict[int, str], old: dict[int, str | None], seeds: set[int]) -> set[str]:
+    """New persons whose history may differ from the stored one: those holding a seed record
+    (new doses) or whose records are not exactly the records of the stored person of that id.
+    A person id names its records (``matcher.clustering``), so the rest are stored as is."""
+    members: dict[str, set[int]] = {}
+    for record, pid in new.items():
+        members.setdefault(pid, set()).add(record)
+    stored: dict[str, set[int]] = {}
+    for record, old_pid in old.items():
+        if old_pid is not None:
+            stored.setdefault(old_pid, set()).add(record)
+    return {
+        pid
+        for pid, records in members.items()
+        if not records.isdisjoint(seeds) or stored.get(pid) != records
+    }
 
 
 def _evidence(pair: dict[Any, Any]) -> dict[str, Any]:

@@ -350,7 +350,7 @@ def all_record_ids(*, session: Session) -> set[int]:
 def person_ids_of(*, session: Session, record_ids: Iterable[int]) -> dict[int, str | None]:
     """Current person id of each record."""
     out: dict[int, str | None] = {}
-    for part in _chunks(sorted(set(record_ids))):
+    for part in _chunks(sorted(set(record_ids)), bulk.max_in_list(session)):
         stmt = select(m.PersonRecord.id, m.PersonRecord.person_id).where(
             m.PersonRecord.id.in_(part)
         )
@@ -361,9 +361,20 @@ def person_ids_of(*, session: Session, record_ids: Iterable[int]) -> dict[int, s
 def records_of_persons(*, session: Session, person_ids: Iterable[str]) -> set[int]:
     """Record ids of these persons."""
     out: set[int] = set()
-    for part in _chunks(sorted(set(person_ids))):
+    for part in _chunks(sorted(set(person_ids)), bulk.max_in_list(session)):
         stmt = select(m.PersonRecord.id).where(m.PersonRecord.person_id.in_(part))
         out.update(session.scalars(stmt))
+    return out
+
+
+def person_members(*, session: Session, person_ids: Iterable[str]) -> dict[int, str]:
+    """Record id → person id of every record of these persons."""
+    out: dict[int, str] = {}
+    for part in _chunks(sorted(set(person_ids)), bulk.max_in_list(session)):
+        stmt = select(m.PersonRecord.id, m.PersonRecord.person_id).where(
+            m.PersonRecord.person_id.in_(part)
+        )
+        out.update({int(r): str(p) for r, p in session.connection().execute(stmt)})
     return out
 
 
@@ -462,7 +473,7 @@ def save_assignments(
             )
         )
     else:
-        for part in _chunks(sorted(scope)):
+        for part in _chunks(sorted(scope), bulk.max_in_list(session, columns=2)):
             session.execute(
                 delete(m.ReviewItem).where(
                     m.ReviewItem.status == "open",
@@ -493,7 +504,7 @@ def save_assignments(
 def open_review_records(*, session: Session, record_ids: set[int]) -> set[int]:
     """Which of these records are in an open review pair."""
     out: set[int] = set()
-    for part in _chunks(sorted(record_ids)):
+    for part in _chunks(sorted(record_ids), bulk.max_in_list(session)):
         for side in (m.ReviewItem.record_l, m.ReviewItem.record_r):
             stmt = select(side).where(m.ReviewItem.status == "open", side.in_(part))
             out.update(session.scalars(stmt))

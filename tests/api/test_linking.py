@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
+from sqlalchemy import select
+
 from api import repository as repo
+from api.models import Person
 from matcher.settings import MatchSettings
 from tests.api.conftest import make_service
 from tests.api.factories import PROVINCES
@@ -38,6 +42,46 @@ def test_incremental_equals_full_relink(service, synthetic):
     assert response.status_code == 200, response.text
     assert response.json()["records"] == len(synthetic.truth)
     assert _partition(service) == incremental
+
+
+def _histories(service) -> dict[str, dict]:
+    """Stored history document per person id."""
+    with service.database.transaction() as session:
+        pids = {p for p in repo.person_partition(session=session).values() if p}
+        return repo.person_histories(session=session, person_ids=pids)
+
+
+def _updated_at(service) -> dict[str, object]:
+    with service.database.transaction() as session:
+        rows = session.execute(select(Person.person_id, Person.updated_at)).all()
+    return dict(rows)
+
+
+def test_incremental_histories_equal_full_relink(service, synthetic):
+    """An incremental batch rewrites only the persons it changes; the documents it leaves
+    alone must be exactly what a full relink rebuilds."""
+    _upload_all(service, synthetic)
+    # A new registration sharing surname and birth date with a stored one (a blocking
+    # neighbour) but not its given name, ID or phone: the stored person is relinked, unchanged.
+    doses = synthetic.doses
+    row = doses[(doses["source"] == "11") & (doses["name"].str.len() == 3)].iloc[0].to_dict()
+    with service.database.transaction() as session:
+        neighbour = repo.person_partition(session=session)[("11", row["person_ref"])]
+    before = _updated_at(service)
+    new = {**row, "person_ref": "NEIGHBOUR1", "id_type": "", "id_number": "", "phone": "",
+           "name": row["name"][0] + "测试", "lot_number": "LNEW01"}  # fmt: skip
+    response = service.upload("up11", pd.DataFrame([new]).to_csv(index=False).encode("utf-8"))
+    assert response.status_code == 200, response.text
+    after = _updated_at(service)
+    assert after[neighbour] == before[neighbour]  # relinked, unchanged, not rewritten
+    assert len(after) == len(before) + 1
+    incremental = _histories(service)
+
+    response = service.client.post("/v1/relink", headers=service.auth("admin"))
+    assert response.status_code == 200, response.text
+    full = _histories(service)
+    assert set(incremental) == set(full)
+    assert all(incremental[pid] == full[pid] for pid in full)
 
 
 def _person_with_two_provinces(service) -> tuple[str, dict]:
