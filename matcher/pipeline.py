@@ -18,7 +18,7 @@ import pandas as pd
 
 from matcher import columns as c
 from matcher import persons as p
-from matcher.blocking import KEY_PREFIX, BlockingReport, block_pairs, column_codes, key_columns
+from matcher.blocking import BlockingReport, block_pairs, column_codes, key_columns
 from matcher.clustering import cluster_pairs, cluster_person_ids
 from matcher.compare import (
     BIRTH_DAY,
@@ -128,39 +128,41 @@ def run_link(
         built = p.build_person_records(doses)
         records = built.records
         records[FUZZY_PINYIN] = fuzzy_pinyin(records[c.NAME_PINYIN])
-        records = prepare_records(records, columns=key_columns(settings))
+        # Integer codes for blocking and comparison live in a shallow copy, dropped before
+        # clustering: the records returned carry none of them.
+        coded = prepare_records(records, columns=key_columns(settings))
         if manual is not None and manual_key is not None:
             manual = _local_manual(manual, doses[manual_key].to_numpy(), built.dose_record_ids)
     with stage("block"):
-        candidates, report = block_pairs(records, settings)
+        candidates, report = block_pairs(coded, settings)
     with stage("compare"):
-        levels = compare_pairs(records, candidates, jw_thresholds=settings.name_jw_thresholds)
-        del candidates  # levels carries the pair ids
+        scored = compare_pairs(coded, candidates, jw_thresholds=settings.name_jw_thresholds)
+        del candidates  # the levels carry the pair ids
     with stage("train"):
         if model is None:
-            model = train_on_candidates(records, levels, settings)
+            model = train_on_candidates(coded, scored, settings)
     with stage("score"):
         scored = score_pairs(
-            records,
-            levels,
+            coded,
+            scored,
             model,
             population=population,
-            name_frequencies=_name_frequencies(records, name_counts, population),
+            name_frequencies=_name_frequencies(coded, name_counts, population),
             inplace=True,
         )
         if dose_evidence is not None:
             scored[LEVEL_DOSES] = _dose_levels(
                 scored, doses, built.dose_record_ids, dose_evidence, settings
             )
-        scored = apply_rules(records, scored, settings)
+        scored = apply_rules(coded, scored, settings)
         scored = _apply_manual(scored, manual)
         # Non-matches are not kept, and clustering only reads matches: drop them now.
         scored = scored[scored[DECISION] != Decision.NON_MATCH.value].reset_index(drop=True)
+        trusted_codes = column_codes(coded, p.TRUSTED_ID)
+        del coded
     with stage("cluster"):
-        kept, records = _cluster(records, scored, manual)
+        kept, records = _cluster(records, scored, manual, trusted_codes)
         del scored
-    for column in [col for col in records if str(col).startswith(KEY_PREFIX)]:
-        del records[column]  # comparison codes are internal (records is our shallow copy)
     return LinkResult(
         records=records,
         dose_record_ids=built.dose_record_ids,
@@ -312,7 +314,10 @@ def _apply_manual(scored: pd.DataFrame, manual: ManualDecisions | None) -> pd.Da
 
 
 def _cluster(
-    records: pd.DataFrame, scored: pd.DataFrame, manual: ManualDecisions | None
+    records: pd.DataFrame,
+    scored: pd.DataFrame,
+    manual: ManualDecisions | None,
+    trusted_codes: np.ndarray,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     match = scored[DECISION] == Decision.MATCH.value
     left = scored.loc[match, LEFT].to_numpy(dtype=np.int64)
@@ -328,7 +333,7 @@ def _cluster(
         left,
         right,
         weight,
-        column_codes(records, p.TRUSTED_ID).astype(np.int64),
+        trusted_codes.astype(np.int64),
         cannot_link=None if manual is None else manual.different,
     )
     sources = records[c.SOURCE].to_numpy(dtype=object)
