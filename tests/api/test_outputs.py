@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pandas as pd
 
-from api.outputs import as_csv_text, pairs_frame
+from api.outputs import as_csv_text, pairs_frame, persons_frame
 from matcher import columns as c
 from matcher.compare import FIELDS, LEFT, RIGHT, level_column
 from matcher.decisions import DECISION, LEVEL_DOSES, RULES_FIRED, WEIGHT_RULES
@@ -65,3 +65,18 @@ def test_pairs_frame_writes_the_same_csv_as_plain_numbers() -> None:
         values = pairs[name]
         plain[name] = values.round(digits) if values.dtype.kind == "f" else values
     assert _csv(frame) == _csv(plain)
+
+
+def test_persons_frame_decodes_categorical_columns() -> None:
+    records = pd.DataFrame(
+        {
+            c.SOURCE: ["11", "41", None],
+            c.PERSON_REF: ["A1", "B,2", "C3"],
+            c.PERSON_ID: ["P1", "P1", "P2"],
+            c.NAME: "x",
+        }
+    )
+    categorical = records.astype("category")
+    written = _csv(persons_frame(categorical))
+    assert written == _csv(records[[c.SOURCE, c.PERSON_REF, c.PERSON_ID]])
+    assert all(dtype.kind == "O" for dtype in persons_frame(categorical).dtypes)
