@@ -11,7 +11,8 @@ or roll back with the rest of the transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
@@ -124,6 +125,48 @@ def select_frame(
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     return pd.DataFrame.from_records(rows, columns=list(columns), coerce_float=False)
+
+
+def select_in(
+    session: Session | Connection,
+    sql: str,
+    values: Sequence[Any],
+    *,
+    params: Sequence[Any] = (),
+) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` whose ``{in}`` placeholder is an ``IN (…)`` list of ``values``, run in
+    as few statements as the backend allows (``?`` placeholders for ``params``, first)."""
+    driver = _driver(session)
+    pg = is_postgresql(session)
+    mark = "%s" if pg else "?"
+    text = sql.replace("?", mark)
+    size = max_in_list(session, columns=1) - len(params)
+    out: list[tuple[Any, ...]] = []
+    cursor = driver.cursor()
+    try:
+        for start in range(0, len(values), size):
+            part = list(values[start : start + size])
+            cursor.execute(text.replace("{in}", ", ".join([mark] * len(part))), (*params, *part))
+            out.extend(cursor.fetchall())
+    finally:
+        cursor.close()
+    return out
+
+
+@contextmanager
+def large_cache(session: Session | Connection, mebibytes: int = 1024) -> Iterator[None]:
+    """SQLite: a larger page cache on this connection for a bulk job (index updates of a
+    million-row store thrash the default 2 MB), restored afterwards. PostgreSQL: nothing."""
+    if is_postgresql(session):
+        yield
+        return
+    driver = _driver(session)
+    before = driver.execute("PRAGMA cache_size").fetchone()[0]
+    driver.execute(f"PRAGMA cache_size = {-1024 * int(mebibytes)}")
+    try:
+        yield
+    finally:
+        driver.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 def max_in_list(session: Session | Connection, columns: int = 1) -> int:

@@ -19,6 +19,7 @@ import orjson
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from api import bulk
 from api import repository as repo
 from matcher import columns as c
 from matcher import persons as p
@@ -212,7 +213,7 @@ def link_scope(
     advisory lock.
     """
     started = time.perf_counter()
-    with _LOCK:
+    with _LOCK, bulk.large_cache(session):
         repo.lock_linking(session=session)
         summaries: pd.DataFrame | None = None
         old_pids: set[str]

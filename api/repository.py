@@ -301,7 +301,6 @@ def replace_record_keys(
     build the ``(rule, value)`` index once afterwards instead of row by row.
     """
     table = _table(m.RecordKey)
-    keys = keys.drop_duplicates(["record_id", "rule", "value"])
     if everything:
         # record order: the primary-key index (record_id, rule, value) grows at its end
         keys = keys.iloc[np.argsort(keys["record_id"].to_numpy(dtype=np.int64), kind="stable")]
@@ -327,18 +326,16 @@ def records_sharing_keys(
 ) -> set[int]:
     """Records with any of these (rule → values) blocking keys or any of these ID keys."""
     out: set[int] = set()
-    size = bulk.max_in_list(session)
-    keys_table, records = _table(m.RecordKey), _table(m.PersonRecord)
-    connection = session.connection()
     for rule, values in keys.items():
-        for part in _chunks(sorted(values), size):
-            stmt = select(keys_table.c.record_id).where(
-                keys_table.c.rule == rule, keys_table.c.value.in_(part)
-            )
-            out.update(connection.execute(stmt).scalars())
-    for part in _chunks(sorted(id_keys), size):
-        stmt = select(records.c.id).where(records.c.id_key.in_(part))
-        out.update(connection.execute(stmt).scalars())
+        rows = bulk.select_in(
+            session, "SELECT record_id FROM record_keys WHERE rule = ? AND value IN ({in})",
+            sorted(values), params=(rule,),
+        )  # fmt: skip
+        out.update(r for (r,) in rows)
+    rows = bulk.select_in(
+        session, "SELECT id FROM person_records WHERE id_key IN ({in})", sorted(id_keys)
+    )
+    out.update(r for (r,) in rows)
     return out
 
 
@@ -349,13 +346,11 @@ def all_record_ids(*, session: Session) -> set[int]:
 
 def person_ids_of(*, session: Session, record_ids: Iterable[int]) -> dict[int, str | None]:
     """Current person id of each record."""
-    out: dict[int, str | None] = {}
-    for part in _chunks(sorted(set(record_ids)), bulk.max_in_list(session)):
-        stmt = select(m.PersonRecord.id, m.PersonRecord.person_id).where(
-            m.PersonRecord.id.in_(part)
-        )
-        out.update(dict(session.execute(stmt).all()))
-    return out
+    rows = bulk.select_in(
+        session, "SELECT id, person_id FROM person_records WHERE id IN ({in})",
+        sorted(set(record_ids)),
+    )  # fmt: skip
+    return dict(rows)
 
 
 def records_of_persons(*, session: Session, person_ids: Iterable[str]) -> set[int]:
@@ -369,13 +364,11 @@ def records_of_persons(*, session: Session, person_ids: Iterable[str]) -> set[in
 
 def person_members(*, session: Session, person_ids: Iterable[str]) -> dict[int, str]:
     """Record id → person id of every record of these persons."""
-    out: dict[int, str] = {}
-    for part in _chunks(sorted(set(person_ids)), bulk.max_in_list(session)):
-        stmt = select(m.PersonRecord.id, m.PersonRecord.person_id).where(
-            m.PersonRecord.person_id.in_(part)
-        )
-        out.update({int(r): str(p) for r, p in session.connection().execute(stmt)})
-    return out
+    rows = bulk.select_in(
+        session, "SELECT id, person_id FROM person_records WHERE person_id IN ({in})",
+        sorted(set(person_ids)),
+    )  # fmt: skip
+    return {int(r): str(p) for r, p in rows}
 
 
 def name_counts(*, session: Session, names: Iterable[str]) -> tuple[dict[str, int], int]:
