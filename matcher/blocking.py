@@ -155,14 +155,15 @@ def block_pairs(
         per_rule[ONE_EDIT_RULE] = len(codes)
         encoded.append(codes)
         masks.append(np.full(len(codes), len(rule_names) - 1, dtype=np.uint8))
-    all_codes = np.concatenate(encoded) if encoded else np.empty(0, dtype=np.int64)
+    # One sort of (pair code, rule bit) packed into an int64, then one row per pair code.
+    packed = np.concatenate(encoded) if encoded else np.empty(0, dtype=np.int64)
     del encoded
-    all_bits = np.concatenate(masks) if masks else np.empty(0, dtype=np.uint8)
+    shift = max(len(rule_names) - 1, 1).bit_length()
+    packed <<= shift
+    packed |= np.concatenate(masks) if masks else np.empty(0, dtype=np.uint8)
     del masks
-    order = np.argsort(all_codes, kind="stable")
-    all_codes = all_codes[order]
-    rule_masks_all = np.left_shift(np.int64(1), all_bits[order].astype(np.int64))
-    del order, all_bits
+    packed.sort()
+    all_codes = packed >> shift
     starts = (
         np.flatnonzero(np.r_[True, all_codes[1:] != all_codes[:-1]])
         if len(all_codes)
@@ -170,8 +171,10 @@ def block_pairs(
     )
     unique_codes = all_codes[starts]
     del all_codes
-    rule_masks = np.bitwise_or.reduceat(rule_masks_all, starts) if len(starts) else rule_masks_all
-    del rule_masks_all
+    rule_bits = np.left_shift(np.int64(1), packed & ((1 << shift) - 1))
+    del packed
+    rule_masks = np.bitwise_or.reduceat(rule_bits, starts) if len(starts) else rule_bits
+    del rule_bits
     pairs = pd.DataFrame(
         {
             f"{c.RECORD_ID}_l": unique_codes // n if n else unique_codes,
@@ -190,44 +193,43 @@ def block_pairs(
 
 
 class _KeyCodes:
-    """Integer codes of blocking key columns, computed once per column (0 / "" = missing)."""
+    """Integer codes of blocking key columns, computed once per column (-1 = missing)."""
 
     def __init__(self, records: pd.DataFrame) -> None:
         self._records = records
-        self._codes: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]] = {}
+        self._codes: dict[str, Int32Array] = {}
 
-    def __call__(self, key: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    def __call__(self, key: str) -> Int32Array:
         if key not in self._codes:
             col = self._records[key]
             dtype = col.dtype
             if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
                 values = col.to_numpy(dtype=np.int64, na_value=0)
                 codes, _ = pd.factorize(values)
-                self._codes[key] = (codes.astype(np.int64), values == 0)
+                codes[values == 0] = -1  # 0 = missing
+                self._codes[key] = codes.astype(np.int32)
             else:
-                text_codes = column_codes(self._records, key).astype(np.int64)
-                self._codes[key] = (text_codes, text_codes < 0)
+                self._codes[key] = column_codes(self._records, key)
         return self._codes[key]
 
 
-def _combine(
-    combined: npt.NDArray[np.int64], codes: npt.NDArray[np.int64]
-) -> npt.NDArray[np.int64]:
+def _combine(combined: npt.NDArray[np.integer], codes: Int32Array) -> npt.NDArray[np.int64]:
     """One code per distinct (combined, codes) pair, kept small by a factorize."""
     if len(codes) == 0:
-        return combined
-    mixed, _ = pd.factorize(combined * (int(codes.max()) + 2) + codes + 1)
-    return mixed.astype(np.int64)
+        return combined.astype(np.int64)
+    mixed = combined.astype(np.int64) * (int(codes.max()) + 2) + codes + 1
+    dense, _ = pd.factorize(mixed)
+    return dense.astype(np.int64)
 
 
 def _block_codes(keys: _KeyCodes, names: tuple[str, ...]) -> npt.NDArray[np.int64]:
     """One integer block code per record; -1 where any key is missing."""
-    combined, absent = keys(names[0])
-    combined, missing = combined.copy(), absent.copy()
+    first = keys(names[0])
+    combined, missing = first.astype(np.int64), first < 0
     for name in names[1:]:
-        codes, absent = keys(name)
+        codes = keys(name)
         combined = _combine(combined, codes)
-        missing |= absent
+        missing |= codes < 0
     combined[missing] = -1
     return combined
 
@@ -267,9 +269,8 @@ def _pairs_for_rule(
         # Split the oversize blocks by the next sub-key (only their records are recoded).
         level_keys.append(rule.sub_keys[depth])
         rows, parent = rows[oversize], codes[oversize].astype(np.int64)
-        sub_codes, sub_missing = keys(rule.sub_keys[depth])
-        sub_codes, sub_missing = sub_codes[rows], sub_missing[rows]
-        keep = ~sub_missing
+        sub_codes = keys(rule.sub_keys[depth])[rows]
+        keep = sub_codes >= 0
         rows = rows[keep]
         codes = _combine(parent[keep], sub_codes[keep])
     return np.concatenate(lefts), np.concatenate(rights), skipped_blocks, skipped_records
@@ -327,15 +328,18 @@ def one_edit_id_pairs(
         return empty, empty.copy()
     rid = records[c.RECORD_ID].to_numpy(dtype=np.int64)
     targets = np.flatnonzero(shaped)
-    values = _id_values(chars[targets])
-    order = np.argsort(values, kind="stable")
-    sorted_values, sorted_rid = values[order], rid[targets[order]]
     probes = np.flatnonzero(probe)
-    digits = id_digits(chars[probes])
-    queries, sources = _one_edit_variants(digits, rid[probes])
-    lo = np.searchsorted(sorted_values, queries, side="left")
-    hi = np.searchsorted(sorted_values, queries, side="right")
-    counts = hi - lo
+    queries, sources = _one_edit_variants(id_digits(chars[probes]), rid[probes])
+    values = _id_values(chars[targets])
+    order = np.argsort(values)
+    sorted_values, sorted_rid = values[order], rid[targets[order]]
+    del values, order
+    if len(sorted_values) == 0:
+        return empty, empty.copy()
+    lo = np.minimum(np.searchsorted(sorted_values, queries), len(sorted_values) - 1)
+    found = sorted_values[lo] == queries
+    queries, sources, lo = queries[found], sources[found], lo[found]
+    counts = np.searchsorted(sorted_values, queries, side="right") - lo
     src = np.repeat(sources, counts)
     offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     dst = sorted_rid[np.repeat(lo, counts) + offsets]
@@ -349,7 +353,7 @@ def one_edit_id_pairs(
 
 def _id_values(chars: npt.NDArray[np.bytes_]) -> npt.NDArray[np.int64]:
     """Base-11 value of IDs shaped as 17 digits + [0-9X] (distinct IDs, distinct values)."""
-    raw = chars.astype("S18").view(np.uint8).reshape(-1, 18)
+    raw = np.asarray(chars, dtype="S18").view(np.uint8).reshape(-1, 18)
     value = np.zeros(len(raw), dtype=np.int64)
     for i in range(17):
         value *= 11

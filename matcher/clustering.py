@@ -203,13 +203,22 @@ def cluster_person_ids(
     n_clusters = int(dense.max()) + 1 if len(dense) else 0
     representative = np.empty(n_clusters, dtype=np.int64)
     representative[dense] = np.arange(len(dense))
-    multi = np.flatnonzero(np.bincount(dense, minlength=n_clusters)[dense] > 1)
+    sizes = np.bincount(dense, minlength=n_clusters)
+    multi = np.flatnonzero(sizes[dense] > 1)
     if len(multi):
-        rank, _ = pd.factorize(key_strings(multi), sort=True)  # rank order = key order
-        cluster = dense[multi]
-        order = np.lexsort((rank, cluster))
-        first = order[np.r_[True, cluster[order][1:] != cluster[order][:-1]]]
-        representative[cluster[first]] = multi[first]
+        # Members grouped by cluster; the running minimum walks each group (clusters are
+        # small: one vectorised step per member position of the largest cluster).
+        order = multi[np.argsort(dense[multi], kind="stable")]
+        keys = key_strings(order)
+        group_sizes = sizes[dense[order[np.r_[True, dense[order][1:] != dense[order][:-1]]]]]
+        starts = np.cumsum(group_sizes) - group_sizes
+        best = starts.copy()  # position in ``order`` of each group's smallest key so far
+        for offset in range(1, int(group_sizes.max())):
+            groups = np.flatnonzero(group_sizes > offset)
+            candidate = starts[groups] + offset
+            smaller = keys[candidate] < keys[best[groups]]
+            best[groups[smaller]] = candidate[smaller]
+        representative[dense[order[best]]] = order[best]
     hashed = pd.util.hash_array(
         key_strings(representative), hash_key=PERSON_ID_HASH_KEY, categorize=False
     )

@@ -171,7 +171,13 @@ def birth_days(keys: IntArray) -> IntArray:
     """Days since 1800-01-01 of YYYYMMDD integers; -1 where 0 or not a calendar date.
 
     Dates outside pandas' nanosecond range (1677-09-22 … 2262-04-11) count as not a date.
+    Worked out once per distinct date.
     """
+    codes, distinct = pd.factorize(keys)
+    return _birth_days(np.asarray(distinct, dtype=np.int64))[codes]
+
+
+def _birth_days(keys: IntArray) -> IntArray:
     year, month, day = keys // 10000, keys // 100 % 100, keys % 100
     plausible = (keys >= 16770922) & (keys <= 22620411) & (month >= 1) & (month <= 12)
     plausible &= (day >= 1) & (day <= 31)
@@ -351,15 +357,17 @@ def _jaro_winkler_levels(
     workers: int,
 ) -> Int8Array:
     """Jaro–Winkler bands of the simplified names (both present) of the pairs."""
+    if len(left) == 0:
+        return np.zeros(0, dtype=np.int8)
     codes = records[KEY_PREFIX + c.NAME_SIMPLIFIED].to_numpy(dtype=np.int64)
     # One string object per distinct name (the first record carrying it): fewer cache misses.
     first = np.zeros(int(codes.max()) + 1 if len(codes) else 0, dtype=np.int64)
     order = np.flatnonzero(codes >= 0)[::-1]
     first[codes[order]] = order
-    names = records[c.NAME_SIMPLIFIED].to_numpy(dtype=object)
+    names = records[c.NAME_SIMPLIFIED].take(first).to_numpy(dtype=object)  # by code
     sim = process.cpdist(
-        names[first[codes[left]]],
-        names[first[codes[right]]],
+        names[codes[left]],
+        names[codes[right]],
         scorer=JaroWinkler.normalized_similarity,
         workers=workers,
         dtype=np.float32,

@@ -250,12 +250,15 @@ def _dose_levels(
     relevant = np.flatnonzero(scored[MATCH_WEIGHT].to_numpy() >= settings.review_weight)
     if len(relevant) == 0:
         return levels
-    wanted = np.unique(
-        np.concatenate([scored[LEFT].to_numpy()[relevant], scored[RIGHT].to_numpy()[relevant]])
+    wanted_left, wanted_right = (
+        scored[LEFT].to_numpy()[relevant],
+        scored[RIGHT].to_numpy()[relevant],
     )
-    wanted_mask = np.zeros(max(int(dose_record_ids.max()), int(wanted.max())) + 1, dtype=bool)
-    wanted_mask[wanted] = True
-    rows = np.flatnonzero(wanted_mask[dose_record_ids])
+    size = max(int(dose_record_ids.max()), int(wanted_left.max()), int(wanted_right.max())) + 1
+    wanted = np.zeros(size, dtype=bool)
+    wanted[wanted_left] = True
+    wanted[wanted_right] = True
+    rows = np.flatnonzero(wanted[dose_record_ids])
     dose_frame = pd.DataFrame(
         {
             c.RECORD_ID: dose_record_ids[rows],
@@ -273,18 +276,18 @@ def _stated_birth_levels(
     records: pd.DataFrame, levels: pd.DataFrame, mask: np.ndarray
 ) -> np.ndarray:
     """Birth-date levels of the masked pairs on the dates as typed (for m estimation)."""
-    days = pd.to_datetime(records[c.BIRTH_DATE]).to_numpy().astype("datetime64[D]")
+    codes, distinct = pd.factorize(pd.to_datetime(records[c.BIRTH_DATE]).to_numpy())
+    days = np.asarray(distinct).astype("datetime64[D]")  # once per distinct date
     known = ~np.isnat(days)
     months = days.astype("datetime64[M]")
     years = months.astype("datetime64[Y]")
     key = (years.astype(np.int64) + 1970) * 10000
     key += (months - years).astype(np.int64) * 100 + 100
     key += (days - months).astype(np.int64) + 1
+    day = (days - np.datetime64("1800-01-01", "D")).astype(np.int64)
     stated = records.copy(deep=False)
-    stated[p.BIRTH_KEY] = np.where(known, key, 0)
-    stated[BIRTH_DAY] = np.where(
-        known, (days - np.datetime64("1800-01-01", "D")).astype(np.int64), -1
-    )
+    stated[p.BIRTH_KEY] = np.append(np.where(known, key, 0), 0)[codes]  # code -1: no date
+    stated[BIRTH_DAY] = np.append(np.where(known, day, -1), -1)[codes]
     return compare_birth_dates(
         stated, levels[LEFT].to_numpy()[mask], levels[RIGHT].to_numpy()[mask]
     )
