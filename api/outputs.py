@@ -44,10 +44,9 @@ def pairs_frame(
     right = pairs[RIGHT].to_numpy()
     out = pd.DataFrame(
         {
-            "source_l": records[c.SOURCE].to_numpy()[left],
-            "person_ref_l": records[c.PERSON_REF].to_numpy()[left],
-            "source_r": records[c.SOURCE].to_numpy()[right],
-            "person_ref_r": records[c.PERSON_REF].to_numpy()[right],
+            f"{column}_{side}": records[column].take(idx).to_numpy(dtype=object)
+            for side, idx in (("l", left), ("r", right))
+            for column in (c.SOURCE, c.PERSON_REF)
         }
     )
     for f in FIELDS:

@@ -205,9 +205,12 @@ class _KeyCodes:
             dtype = col.dtype
             if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
                 values = col.to_numpy(dtype=np.int64, na_value=0)
-                codes, _ = pd.factorize(values)
+                if len(values) and 0 <= values.min() and values.max() < max(4 * len(values), 256):
+                    codes = values.astype(np.int32)  # small numbers (a year, a month) as they are
+                else:
+                    codes = pd.factorize(values)[0].astype(np.int32)
                 codes[values == 0] = -1  # 0 = missing
-                self._codes[key] = codes.astype(np.int32)
+                self._codes[key] = codes
             else:
                 self._codes[key] = column_codes(self._records, key)
         return self._codes[key]
