@@ -214,8 +214,12 @@ def _name_frequencies(
     """Per record, the store-wide share of records carrying its simplified name."""
     if name_counts is None or not population:
         return None
-    counts = records[c.NAME_SIMPLIFIED].map(pd.Series(name_counts, dtype=np.float64))
-    return counts.fillna(0.0).to_numpy(dtype=np.float64) / population
+    codes, names = pd.factorize(records[c.NAME_SIMPLIFIED])  # object or categorical alike
+    counts = pd.Series(np.asarray(names, dtype=object)).map(
+        pd.Series(name_counts, dtype=np.float64)
+    )
+    per_name = np.append(counts.fillna(0.0).to_numpy(dtype=np.float64), 0.0)  # -1: missing
+    return per_name[codes] / population
 
 
 def _local_manual(
