@@ -155,9 +155,11 @@ def run_link(
                 scored, doses, built.dose_record_ids, dose_evidence, settings
             )
         scored = apply_rules(coded, scored, settings)
-        scored = _apply_manual(scored, manual)
+        manual_labels = _apply_manual(scored, manual)
         # Non-matches are not kept, and clustering only reads matches: drop them now.
-        scored = scored[scored[DECISION] != Decision.NON_MATCH.value].reset_index(drop=True)
+        keep = (scored[DECISION] != Decision.NON_MATCH.value).to_numpy()
+        scored = scored[keep].reset_index(drop=True)
+        scored[MANUAL] = _MANUAL_LABELS[manual_labels[keep]]
         trusted_codes = column_codes(coded, p.TRUSTED_ID)
         del coded
     with stage("cluster"):
@@ -300,24 +302,32 @@ def _stated_birth_levels(
 MANUAL = "manual"
 
 
-def _apply_manual(scored: pd.DataFrame, manual: ManualDecisions | None) -> pd.DataFrame:
-    """Auditor decisions override the model's decision on the same pair."""
-    scored[MANUAL] = ""
-    if manual is None:
-        return scored
-    n = int(max(scored[LEFT].max(), scored[RIGHT].max(), 0)) + 1 if len(scored) else 1
+_MANUAL_LABELS = np.array(["", "same", "different"], dtype=object)
+
+
+def _apply_manual(scored: pd.DataFrame, manual: ManualDecisions | None) -> np.ndarray:
+    """Auditor decisions override the model's decision on the same pair.
+
+    Returns per pair the index of its ``MANUAL`` label in ``_MANUAL_LABELS`` (0: none).
+    """
+    labels = np.zeros(len(scored), dtype=np.int8)
+    if manual is None or len(scored) == 0:
+        return labels
+    ends = [int(scored[LEFT].max()), int(scored[RIGHT].max())]
+    ends += [int(x.max()) for pair in (manual.same, manual.different) for x in pair if len(x)]
+    n = max(ends) + 1
     code = scored[LEFT].to_numpy() * n + scored[RIGHT].to_numpy()
-    for (a, b), decision, label in (
-        (manual.same, Decision.MATCH.value, "same"),
-        (manual.different, Decision.NON_MATCH.value, "different"),
+    for label, ((a, b), decision) in enumerate(
+        ((manual.same, Decision.MATCH.value), (manual.different, Decision.NON_MATCH.value)),
+        start=1,
     ):
         if len(a) == 0:
             continue
         lo, hi = np.minimum(a, b), np.maximum(a, b)
         hit = np.isin(code, lo * n + hi)
         scored.loc[hit, DECISION] = decision
-        scored.loc[hit, MANUAL] = label
-    return scored
+        labels[hit] = label
+    return labels
 
 
 def _cluster(
