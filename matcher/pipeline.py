@@ -32,7 +32,14 @@ from matcher.compare import (
 )
 from matcher.decisions import DECISION, LEVEL_DOSES, Decision, Rule, apply_rules, decision_counts
 from matcher.names import fuzzy_pinyin
-from matcher.scoring import MATCH_WEIGHT, FSModel, score_pairs, train_model
+from matcher.scoring import (
+    MATCH_WEIGHT,
+    FSModel,
+    match_weights,
+    name_term_frequencies,
+    score_pairs,
+    train_model,
+)
 from matcher.settings import MatchSettings
 
 STAGES = ("records", "block", "compare", "train", "score", "cluster")
@@ -142,12 +149,25 @@ def run_link(
         if model is None:
             model = train_on_candidates(coded, scored, settings)
     with stage("score"):
+        frequencies = _name_frequencies(coded, name_counts, population)
+        if frequencies is None:
+            frequencies = name_term_frequencies(coded)
+        # Rules only lower weights and decisions; only an auditor's "same" raises a pair. So
+        # pairs below the review band are non-matches whatever follows: drop them first.
+        total = match_weights(
+            coded, scored, model, population=population, name_frequencies=frequencies
+        )
+        candidate = total.astype(np.float32) >= settings.review_weight
+        del total
+        if manual is not None:
+            candidate |= _manual_hits(scored, manual.same, manual)
+        scored = scored[candidate].reset_index(drop=True)
         scored = score_pairs(
             coded,
             scored,
             model,
             population=population,
-            name_frequencies=_name_frequencies(coded, name_counts, population),
+            name_frequencies=frequencies,
             inplace=True,
         )
         if dose_evidence is not None:
@@ -311,23 +331,30 @@ def _apply_manual(scored: pd.DataFrame, manual: ManualDecisions | None) -> np.nd
     Returns per pair the index of its ``MANUAL`` label in ``_MANUAL_LABELS`` (0: none).
     """
     labels = np.zeros(len(scored), dtype=np.int8)
-    if manual is None or len(scored) == 0:
+    if manual is None:
         return labels
-    ends = [int(scored[LEFT].max()), int(scored[RIGHT].max())]
-    ends += [int(x.max()) for pair in (manual.same, manual.different) for x in pair if len(x)]
-    n = max(ends) + 1
-    code = scored[LEFT].to_numpy() * n + scored[RIGHT].to_numpy()
-    for label, ((a, b), decision) in enumerate(
+    for label, (pairs, decision) in enumerate(
         ((manual.same, Decision.MATCH.value), (manual.different, Decision.NON_MATCH.value)),
         start=1,
     ):
-        if len(a) == 0:
-            continue
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        hit = np.isin(code, lo * n + hi)
+        hit = _manual_hits(scored, pairs, manual)
         scored.loc[hit, DECISION] = decision
         labels[hit] = label
     return labels
+
+
+def _manual_hits(
+    scored: pd.DataFrame, pairs: tuple[np.ndarray, np.ndarray], manual: ManualDecisions
+) -> np.ndarray:
+    """True for the scored pairs among ``pairs`` (record ids, either order)."""
+    a, b = pairs
+    if len(scored) == 0 or len(a) == 0:
+        return np.zeros(len(scored), dtype=bool)
+    ends = [int(scored[LEFT].max()), int(scored[RIGHT].max())]
+    ends += [int(x.max()) for both in (manual.same, manual.different) for x in both if len(x)]
+    n = max(ends) + 1
+    code = scored[LEFT].to_numpy() * n + scored[RIGHT].to_numpy()
+    return np.isin(code, np.minimum(a, b) * n + np.maximum(a, b))
 
 
 def _cluster(

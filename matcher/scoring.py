@@ -7,6 +7,7 @@ decision can be explained. Domain rules and decisions live in ``matcher.decision
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,6 +186,21 @@ def name_term_frequencies(records: pd.DataFrame) -> FloatArray:
     return frequencies / max(len(records), 1)
 
 
+def match_weights(
+    records: pd.DataFrame,
+    levels: pd.DataFrame,
+    model: FSModel,
+    *,
+    population: int | None = None,
+    name_frequencies: FloatArray | None = None,
+) -> FloatArray:
+    """The total match weight per pair (float64), as ``score_pairs`` adds it up, no columns."""
+    total = np.full(len(levels), model.prior_weight(_population(records, population)))
+    for _, weight in _field_weights(records, levels, model, population, name_frequencies):
+        total += weight
+    return total
+
+
 def score_pairs(
     records: pd.DataFrame,
     levels: pd.DataFrame,
@@ -205,8 +221,28 @@ def score_pairs(
             of every candidate pair in the pipeline).
     """
     out = levels if inplace else levels.copy()
-    n = population if population is not None else max(len(records), 1)
-    total = np.full(len(levels), model.prior_weight(n))
+    total = np.full(len(levels), model.prior_weight(_population(records, population)))
+    for f, weight in _field_weights(records, levels, model, population, name_frequencies):
+        out[weight_column(f)] = weight.astype(np.float32)
+        total += weight
+    out[MATCH_WEIGHT] = total.astype(np.float32)
+    out[MATCH_PROBABILITY] = (1.0 / (1.0 + np.exp2(-np.clip(total, -60, 60)))).astype(np.float32)
+    return out
+
+
+def _population(records: pd.DataFrame, population: int | None) -> int:
+    return population if population is not None else max(len(records), 1)
+
+
+def _field_weights(
+    records: pd.DataFrame,
+    levels: pd.DataFrame,
+    model: FSModel,
+    population: int | None,
+    name_frequencies: FloatArray | None,
+) -> Iterator[tuple[str, FloatArray]]:
+    """Per field, in ``FIELDS`` order: its match weight per pair."""
+    n = _population(records, population)
     tf = name_frequencies if name_frequencies is not None else name_term_frequencies(records)
     for f in FIELDS:
         lvl = levels[level_column(f)].to_numpy(dtype=np.int8)
@@ -217,11 +253,7 @@ def score_pairs(
             freq = np.maximum(tf[levels[LEFT].to_numpy()[hit]], 1.0 / n)
             m = np.asarray(model.m[f])
             weight[hit] = np.log2(m[lvl[hit]]) - np.log2(freq)
-        out[weight_column(f)] = weight.astype(np.float32)
-        total += weight
-    out[MATCH_WEIGHT] = total.astype(np.float32)
-    out[MATCH_PROBABILITY] = (1.0 / (1.0 + np.exp2(-np.clip(total, -60, 60)))).astype(np.float32)
-    return out
+        yield f, weight
 
 
 def train_model(

@@ -91,3 +91,34 @@ def test_summary_reports_pairs_per_rule_and_stages(linked: LinkResult) -> None:
         "score",
         "cluster",
     }
+
+
+def test_auditor_decisions_override_the_model(synthetic: SyntheticData, linked: LinkResult) -> None:
+    from matcher.blocking import block_pairs
+    from matcher.compare import LEFT, RIGHT
+    from matcher.pipeline import ManualDecisions
+
+    records = linked.records
+    candidates, _ = block_pairs(records, MatchSettings())
+    kept = set(zip(linked.pairs[LEFT].tolist(), linked.pairs[RIGHT].tolist(), strict=True))
+    untrusted = records["trusted_id"].isna().to_numpy()
+    # a candidate pair the model scored below the review band (one side without a trusted
+    # ID, so no constraint stops the merge), and a matched pair
+    low = next(
+        (a, b)
+        for a, b in zip(candidates[LEFT].tolist(), candidates[RIGHT].tolist(), strict=True)
+        if (a, b) not in kept and untrusted[a]
+    )
+    matched = linked.pairs[linked.pairs["decision"] == "match"].iloc[0]
+    split = (int(matched[LEFT]), int(matched[RIGHT]))
+    manual = ManualDecisions(
+        same=(np.array([low[1]]), np.array([low[0]])),  # either order
+        different=(np.array([split[0]]), np.array([split[1]])),
+    )
+    result = _link(synthetic, manual=manual, model=linked.model)
+    pairs = result.pairs.set_index([LEFT, RIGHT])
+    assert pairs.loc[low, "decision"] == "match"
+    assert pairs.loc[low, "manual"] == "same"
+    person = result.records[c.PERSON_ID].to_numpy()
+    assert person[low[0]] == person[low[1]]
+    assert split not in pairs.index  # a non-match now, so not kept
