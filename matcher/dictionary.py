@@ -182,6 +182,20 @@ def expand(
     return series
 
 
+def sorted_dictionary(values: pd.Series) -> pd.Series:
+    """``values`` dictionary-encoded with its categories in text order, so sorting by the codes
+    (``pd.factorize(..., sort=True)``, group-bys) sorts by the text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    codes, uniques = distinct(values)
+    order = np.asarray(pc.sort_indices(pa.array(uniques.tolist(), type=pa.string())))
+    rank = np.empty(len(uniques) + 1, dtype=np.int64)
+    rank[order] = np.arange(len(uniques))
+    rank[-1] = -1  # code -1: missing
+    return _categorical(rank[codes], uniques[order]).set_axis(values.index)
+
+
 def per_file(values: Sequence[str | None], file_codes: npt.NDArray[np.intp]) -> pd.Series:
     """A Categorical whose row ``i`` holds ``values[file_codes[i]]`` (one value per file)."""
     merged, categories = pd.factorize(np.array(values, dtype=object), use_na_sentinel=True)

@@ -181,8 +181,15 @@ def _merge_reports(
     return label, review, lot
 
 
-def build_histories(doses: pd.DataFrame, *, today: pd.Timestamp) -> Histories:
-    """Merge each person's dose reports into events, number and label them, compute status."""
+def build_histories(
+    doses: pd.DataFrame, *, today: pd.Timestamp, reported_by: bool = True
+) -> Histories:
+    """Merge each person's dose reports into events, number and label them, compute status.
+
+    ``reported_by=False`` leaves out the events' ``reported_by`` lists (a Python object per
+    report): ``reports`` holds the same facts, and ``write_history_lines`` reads them from
+    there. ``history_documents`` and the FHIR export need the lists.
+    """
     person_ids, person_all = pd.factorize(doses[PERSON_ID], sort=True)
     n_persons = len(person_all)
     dates = doses[DOSE_DATE].to_numpy(dtype="datetime64[D]")
@@ -257,7 +264,9 @@ def build_histories(doses: pd.DataFrame, *, today: pd.Timestamp) -> Histories:
     flags[~np.isnat(born) & (ev_day_d < born)] |= Flag.DOSE_BEFORE_BIRTH
     flags[ev_day_d > np.datetime64(today.date(), "D")] |= Flag.DOSE_IN_FUTURE
 
-    reports_by = _reported_by(doses, rows, starts[ev_order], ends[ev_order])
+    reports_by = (
+        _reported_by(doses, rows, starts[ev_order], ends[ev_order]) if reported_by else None
+    )
     event_ids = np.arange(len(ev_order))
     products = [None, *CATALOGUE.values()]
     name_of = np.array([p.name_zh if p else None for p in products], dtype=object)
@@ -278,12 +287,13 @@ def build_histories(doses: pd.DataFrame, *, today: pd.Timestamp) -> Histories:
             KIND: _categorical(labels.is_booster.astype(np.int8), [PRIMARY, BOOSTER]),
             VALID: labels.counts,
             JUSTIFIES: labels.justifies,
-            REPORTED_BY: reports_by,
             ADMINISTERING_SOURCE: ev_admin[ev_order],
             FLAGS: flags,
         },
         copy=False,
     )
+    if reports_by is not None:
+        events.insert(events.columns.get_loc(JUSTIFIES) + 1, REPORTED_BY, reports_by)
     reports = _reports_frame(doses, rows, ev_order, starts)
     persons = _persons_frame(doses, person_ids, person_all, birth, labels, flags, ev_person[ev_order], dated)  # fmt: skip
     return Histories(events=events, persons=persons, reports=reports)

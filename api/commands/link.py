@@ -16,6 +16,7 @@ from api.outputs import pairs_frame, persons_frame, write_json
 from api.progress import StageProgress
 from matcher import columns as c
 from matcher.clustering import person_ids
+from matcher.dictionary import sorted_dictionary
 from matcher.fhir import fhir_bundle
 from matcher.generic import DATASET, GenericProfile, link_generic
 from matcher.histories import Histories, build_histories, compare_dose_histories, history_documents
@@ -107,8 +108,13 @@ def run(args: argparse.Namespace) -> int:
         n_doses = len(doses)
         histories: Histories | None = None
         if args.histories:
-            doses[c.PERSON_ID] = result.records[c.PERSON_ID].to_numpy()[result.dose_record_ids]
-            histories = build_histories(doses, today=today)
+            # Dictionary-encoded (categories in text order): grouping 2.5M dose rows by person
+            # works on integer codes.
+            person_of_record = sorted_dictionary(result.records[c.PERSON_ID])
+            doses[c.PERSON_ID] = person_of_record.iloc[result.dose_record_ids].reset_index(
+                drop=True
+            )
+            histories = build_histories(doses, today=today, reported_by=args.format == "fhir")
         del doses
         seconds["histories"], peaks["histories"] = round(time.perf_counter() - t0, 3), _peak_mb()
 
