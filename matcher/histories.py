@@ -293,7 +293,7 @@ def build_histories(
         copy=False,
     )
     if reports_by is not None:
-        events.insert(events.columns.get_loc(JUSTIFIES) + 1, REPORTED_BY, reports_by)
+        events.insert(list(events.columns).index(JUSTIFIES) + 1, REPORTED_BY, reports_by)
     reports = _reports_frame(doses, rows, ev_order, starts)
     persons = _persons_frame(doses, person_ids, person_all, birth, labels, flags, ev_person[ev_order], dated)  # fmt: skip
     return Histories(events=events, persons=persons, reports=reports)
