@@ -199,11 +199,12 @@ def cluster_person_ids(
     ``key_strings(rows)`` returns the key strings of those records: only members of clusters
     with several records are compared, and only one key per cluster is hashed.
     """
-    dense, _ = pd.factorize(labels)
+    dense = _dense(np.asarray(labels, dtype=np.int64))
     n_clusters = int(dense.max()) + 1 if len(dense) else 0
-    representative = np.empty(n_clusters, dtype=np.int64)
-    representative[dense] = np.arange(len(dense))
+    smallest_key = np.empty(n_clusters, dtype=object)
     sizes = np.bincount(dense, minlength=n_clusters)
+    single = np.flatnonzero(sizes[dense] == 1)
+    smallest_key[dense[single]] = key_strings(single)
     multi = np.flatnonzero(sizes[dense] > 1)
     if len(multi):
         # Members grouped by cluster; the running minimum walks each group (clusters are
@@ -218,11 +219,19 @@ def cluster_person_ids(
             candidate = starts[groups] + offset
             smaller = keys[candidate] < keys[best[groups]]
             best[groups[smaller]] = candidate[smaller]
-        representative[dense[order[best]]] = order[best]
-    hashed = pd.util.hash_array(
-        key_strings(representative), hash_key=PERSON_ID_HASH_KEY, categorize=False
-    )
+        smallest_key[dense[order[best]]] = keys[best]
+    hashed = pd.util.hash_array(smallest_key, hash_key=PERSON_ID_HASH_KEY, categorize=False)
     return _hex_ids(hashed)[dense]
+
+
+def _dense(labels: IntArray) -> IntArray:
+    """Labels renumbered 0..k-1 (numbering order does not matter)."""
+    if len(labels) and labels.min() >= 0 and labels.max() <= 2 * len(labels):
+        present = np.zeros(int(labels.max()) + 1, dtype=bool)
+        present[labels] = True
+        renumbered: IntArray = (np.cumsum(present) - 1)[labels]
+        return renumbered
+    return pd.factorize(labels)[0].astype(np.int64)
 
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -231,8 +240,12 @@ _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 def _hex_ids(hashed: npt.NDArray[np.uint64]) -> npt.NDArray[np.object_]:
     """``P`` + 16 lower-case hex digits per hash, as Python strings."""
     octets = hashed.astype(">u8").view(np.uint8).reshape(-1, 8)
-    text = np.empty((len(hashed), 17), dtype=np.uint8)
+    text = np.empty((len(hashed), 18), dtype=np.uint8)  # one line per id
     text[:, 0] = ord("P")
-    text[:, 1::2] = _HEX[octets >> 4]
-    text[:, 2::2] = _HEX[octets & 15]
-    return text.view("S17").ravel().astype(np.dtypes.StringDType()).astype(object)
+    text[:, 1:17:2] = _HEX[octets >> 4]
+    text[:, 2:17:2] = _HEX[octets & 15]
+    text[:, 17] = ord("\n")
+    lines = text.tobytes().decode("ascii").split("\n")[:-1]  # one C-level split
+    ids = np.empty(len(lines), dtype=object)
+    ids[:] = lines
+    return ids
