@@ -92,6 +92,8 @@ def update_rows(
             with cursor.copy(f"COPY {temp} ({cols}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
+            # statistics, so a few thousand rows join through the key's index, not a scan
+            cursor.execute(f"ANALYZE {temp}")
             sets = ", ".join(f"{_quote(c)} = t.{_quote(c)}" for c in columns)
             cursor.execute(
                 f"UPDATE {_quote(table.name)} AS x SET {sets} FROM {temp} AS t "

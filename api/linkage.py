@@ -62,12 +62,9 @@ def normalise_stored(raw: pd.DataFrame, *, today: pd.Timestamp) -> pd.DataFrame:
 KEY_COLUMNS = ("record_id", "rule", "value")
 
 
-def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or value == "" or value == 0 or pd.isna(value)
-
-
 def _key_text(column: pd.Series) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
-    """A key column as strings (``str`` of the value) and where it is missing (``_missing``)."""
+    """A key column as strings (``str`` of the value) and where it is missing (None, NA, NaN,
+    an empty string or 0)."""
     values = column.astype(object).to_numpy(copy=True)
     missing = np.asarray(pd.isna(values), dtype=bool)
     values[missing] = None
