@@ -350,6 +350,11 @@ _FUZZY_INITIAL: Final = re.compile(r"([zcs])h")
 _FUZZY_LETTERS: Final = str.maketrans({"l": "n", "v": "u"})
 
 
+def _fold_pinyin(text: str) -> str:
+    """``fuzzy_pinyin`` of one value (the reference the vectorised version follows)."""
+    return _FUZZY_INITIAL.sub(r"\1", text).replace("ng", "n").translate(_FUZZY_LETTERS)
+
+
 def fuzzy_pinyin(pinyin: pd.Series) -> pd.Series:
     """Homophone-tolerant key: fold zh/ch/sh → z/c/s, -ng → -n, l → n and v (ü) → u.
 
@@ -359,15 +364,18 @@ def fuzzy_pinyin(pinyin: pd.Series) -> pd.Series:
     ``NAME_TOKENS``: in pinyin, ``h`` after z/c/s and ``l`` only occur in initials, so folding
     anywhere is safe. Missing stays ``None``; the index is kept.
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     codes, uniques = distinct(pinyin)
-    folded = np.array(
-        [
-            _FUZZY_INITIAL.sub(r"\1", str(u)).replace("ng", "n").translate(_FUZZY_LETTERS)
-            for u in uniques
-        ]
-        + [None],
-        dtype=object,
-    )
+    # Vectorised over the distinct values (Arrow string kernels), same folds as
+    # ``_fold_pinyin``.
+    text = pa.array([str(u) for u in uniques], type=pa.string())
+    text = pc.replace_substring_regex(text, _FUZZY_INITIAL.pattern, r"\1")
+    text = pc.replace_substring(text, "ng", "n")
+    for letter, replacement in (("l", "n"), ("v", "u")):
+        text = pc.replace_substring(text, letter, replacement)
+    folded = np.concatenate([np.asarray(text.to_numpy(zero_copy_only=False), dtype=object), [None]])
     return expand(
         codes, folded, index=pinyin.index, dictionary=is_dictionary(pinyin), name=pinyin.name
     )

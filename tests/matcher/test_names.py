@@ -270,3 +270,12 @@ def test_plain_hanzi_fast_path_gives_the_same_keys(monkeypatch: pytest.MonkeyPat
     assert names_module._plain_hanzi(raw)[:3] == [True, True, True]
     monkeypatch.setattr(names_module, "_plain_hanzi", lambda values: [False] * len(values))
     assert names_module._keys_of_uniques(raw) == fast
+
+
+def test_fuzzy_pinyin_vectorised_equals_the_per_value_fold() -> None:
+    from matcher.names import _fold_pinyin, fuzzy_pinyin
+
+    values = ["zhangsan", "chenlong", "shilv", "liuying", "", "zhuang zhi", "lvshan", "nanning"]
+    folded = fuzzy_pinyin(pd.Series([*values, None], dtype=object))
+    assert folded.tolist() == [*(_fold_pinyin(v) for v in values), None]
+    assert folded.iloc[0] == "zansan" and folded.iloc[3] == "niuyin"
