@@ -75,8 +75,13 @@ class NormaliseResult:
 
 def _blank(values: pd.Series) -> npt.NDArray[np.bool_]:
     """True where a cell is missing or only whitespace (checked once per distinct value)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     codes, uniques = distinct(values)
-    blank = np.array([not str(u).strip() for u in uniques] + [True], dtype=bool)
+    text = pa.array([u if isinstance(u, str) else str(u) for u in uniques], type=pa.string())
+    empty = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0)
+    blank = np.append(np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool), True)
     return blank[codes]
 
 
