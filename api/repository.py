@@ -268,13 +268,12 @@ def load_doses(*, session: Session, record_ids: Iterable[int] | None) -> pd.Data
     names = [*DOSE_COLUMNS, c.ROW, "db_record", "_id"]
     if record_ids is None:
         return bulk.select_frame(session, _DOSE_SELECT + " ORDER BY id", names).drop(columns="_id")
-    frames = []
-    for part in _chunks(sorted(set(record_ids)), bulk.max_in_list(session)):
-        sql = f"{_DOSE_SELECT} WHERE record_id IN ({', '.join('?' * len(part))})"
-        frames.append(bulk.select_frame(session, sql, names, part))
-    if not frames:
+    rows = bulk.select_in(
+        session, _DOSE_SELECT + " WHERE record_id IN ({in})", sorted(set(record_ids))
+    )
+    if not rows:
         return bulk.select_frame(session, _DOSE_SELECT + " WHERE 1 = 0", names).drop(columns="_id")
-    out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    out = pd.DataFrame.from_records(rows, columns=names, coerce_float=False)
     order = np.argsort(out["_id"].to_numpy(dtype=np.int64), kind="stable")
     return out.iloc[order].drop(columns="_id").reset_index(drop=True)
 
@@ -450,8 +449,7 @@ def save_assignments(
         session.execute(delete(persons_table))
     else:
         gone = sorted(removed | set(persons))
-        for part in _chunks(gone, bulk.max_in_list(session)):
-            session.execute(delete(persons_table).where(persons_table.c.person_id.in_(part)))
+        bulk.select_in(session, "DELETE FROM persons WHERE person_id IN ({in})", gone, fetch=False)
     now = m.utcnow()
     bulk.insert_rows(
         session, persons_table, ("person_id", "n_records", "history", "updated_at"),
@@ -466,14 +464,14 @@ def save_assignments(
             )
         )
     else:
-        for part in _chunks(sorted(scope), bulk.max_in_list(session, columns=2)):
-            session.execute(
-                delete(m.ReviewItem).where(
-                    m.ReviewItem.status == "open",
-                    or_(m.ReviewItem.record_l.in_(part), m.ReviewItem.record_r.in_(part)),
-                    m.ReviewItem.id.not_in(decided),
-                )
-            )
+        # open pairs touching the scope: few rows, so read them and delete by id
+        open_items = select(m.ReviewItem.id, m.ReviewItem.record_l, m.ReviewItem.record_r).where(
+            m.ReviewItem.status == "open", m.ReviewItem.id.not_in(decided)
+        )
+        stale = [
+            i for i, left, right in session.execute(open_items) if left in scope or right in scope
+        ]
+        bulk.select_in(session, "DELETE FROM review_items WHERE id IN ({in})", stale, fetch=False)
     existing: set[tuple[int, int]] = set()
     for part in _chunks(sorted({r.record_l for r in reviews})):
         stmt = select(m.ReviewItem.record_l, m.ReviewItem.record_r).where(

@@ -312,6 +312,11 @@ def start_server(url: str, work: Path, workers: int) -> Server:
 
 
 # --- load generation -------------------------------------------------------------------------
+def _loadavg() -> list[float]:
+    """1/5/15-minute load averages (the other processes the service shares the cores with)."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def _pct(values: list[float], q: float) -> float:
     return round(float(np.percentile(values, q)), 2) if values else float("nan")
 
@@ -525,23 +530,28 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         agg = tokens["aggregator"]
         # Distinct identities per phase (no repeats unless the store is smaller than asked).
         single_ids = prepared.identities[: args.single_requests + 100]
+        phase_load = _loadavg()
         report["query_single"] = single_client(
             server.base, agg, single_ids, args.single_requests, warmup=100
         )
+        report["query_single"]["loadavg_before"] = phase_load
         print(f"query_single: {report['query_single']}", flush=True)
+        phase_load = _loadavg()
         report["query_concurrent"] = concurrent_clients(
             server.base, agg, prepared.identities[len(single_ids) :] or prepared.identities,
             clients=args.clients,
             n=args.concurrent_requests, max_seconds=args.max_seconds,
         )  # fmt: skip
+        report["query_concurrent"]["loadavg_before"] = phase_load
         print(f"query_concurrent: {report['query_concurrent']}", flush=True)
         report["person_get"] = person_reads(server.base, agg, person_ids, args.person_requests)
         print(f"person_get: {report['person_get']}", flush=True)
+        phase_load = _loadavg()
         batch = upload_batch(server.base, tokens[f"up{prepared.batch_province}"],
                              prepared.batch_file)  # fmt: skip
         batch_rows = sum(prepared.batch_parts.values())
         report["batch"] = {"province": prepared.batch_province, "rows": batch_rows,
-                           **prepared.batch_parts, **batch}  # fmt: skip
+                           **prepared.batch_parts, **batch, "loadavg_before": phase_load}  # fmt: skip
         print(f"batch: {report['batch']}", flush=True)
         report["targets_met"] = {
             "p99_ms_single": report["query_single"]["p99_ms"] < TARGETS["p99_ms_single"],
