@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     session_cookie_secure: bool = Field(
         default=True, description="send the workbench cookie over HTTPS only (localhost excepted)"
     )
+    login_max_failures: int = Field(
+        default=10, ge=1, description="failed workbench sign-ins per client before a pause (429)"
+    )
+    login_window_seconds: float = Field(
+        default=600.0, gt=0, description="window in which failed workbench sign-ins are counted"
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Self:

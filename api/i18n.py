@@ -40,6 +40,10 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
         "A key with role {role} may not use the workbench: auditors only.",
     ),
     "login_unknown": ("密钥无效或已吊销。", "Unknown or revoked key."),
+    "login_too_many": (
+        "登录失败次数过多，请 {minutes} 分钟后再试。",
+        "Too many failed sign-ins: try again in {minutes} min.",
+    ),
     "all": ("全部", "All"),
     "apply": ("筛选", "Apply"),
     "reset": ("重置", "Reset"),

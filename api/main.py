@@ -16,6 +16,7 @@ from api.config import Settings, get_settings
 from api.db import Database
 from api.deps import KeyCache
 from api.metrics import Metrics
+from api.rate_limit import FailureLimiter
 from api.review_auth import LoginRequired
 from api.routes import admin, batches, ops, persons, review_api, review_pages, reviews
 
@@ -91,6 +92,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.metrics = Metrics()
     app.state.key_cache = KeyCache()
+    app.state.login_failures = FailureLimiter(
+        settings.login_max_failures, settings.login_window_seconds
+    )
     for router in (
         batches.router, persons.router, reviews.router, admin.router, ops.router,
         review_pages.router, review_api.router,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ from api import repository as repo
 from api.auth import Principal, Role
 from api.deps import DatabaseDep, SettingsDep
 from api.i18n import Lang, normalise_lang, province_names, script_payload, translate
+from api.rate_limit import FailureLimiter
 from api.review_auth import (
     COOKIE_PATH,
     LANG_COOKIE,
@@ -92,8 +94,19 @@ def login(
     database: DatabaseDep,
     settings: SettingsDep,
 ) -> Response:
-    """Check an auditor key once and start a signed session; other roles are refused."""
+    """Check an auditor key once and start a signed session; other roles are refused.
+
+    A client with too many recent failures gets 429 without its key being looked up.
+    """
     lang, _ = _lang(request)
+    limiter: FailureLimiter = request.app.state.login_failures
+    client = request.client.host if request.client else "unknown"
+    wait = limiter.retry_after(client)
+    if wait > 0:
+        refused = render(request, "login.html", page="login", principal=None, status_code=429,
+                         error=translate(lang, "login_too_many", minutes=math.ceil(wait / 60)))  # fmt: skip
+        refused.headers["Retry-After"] = str(math.ceil(wait))
+        return refused
     with database.transaction() as session:
         principal = repo.principal_for_token(session=session, token=key.strip())
         if principal is not None:
@@ -102,8 +115,10 @@ def login(
                 action="review.login" if principal.role == Role.AUDITOR else "review.login_refused",
             )  # fmt: skip
     if principal is None:
+        limiter.record_failure(client)
         return render(request, "login.html", page="login", principal=None, status_code=401,
                       error=translate(lang, "login_unknown"))  # fmt: skip
+    limiter.reset(client)
     if principal.role != Role.AUDITOR:
         error = translate(lang, "login_refused_role", role=principal.role.value)
         return render(request, "login.html", page="login", principal=None, status_code=403,

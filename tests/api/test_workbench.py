@@ -270,3 +270,36 @@ def test_static_assets_are_local_and_texts_complete():
 def test_static_served(wb: Workbench):
     response = wb.client.get("/review/static/pair.js")
     assert response.status_code == 200 and "decide" in response.text
+
+
+def test_sign_in_is_paused_after_repeated_failures(wb: Workbench):
+    limiter = wb.client.app.state.login_failures
+    for _ in range(limiter.max_failures):
+        wrong = wb.client.post("/review/login", data={"key": "vxk_wrong"}, follow_redirects=False)
+        assert wrong.status_code == 401
+    paused = wb.client.post(
+        "/review/login", data={"key": wb.keys["auditor"]}, follow_redirects=False
+    )
+    assert paused.status_code == 429 and int(paused.headers["retry-after"]) > 0
+    assert "vx_session" not in _set_cookie(paused)  # even the right key waits
+    limiter.reset("testclient")
+    ok = wb.client.post("/review/login", data={"key": wb.keys["auditor"]}, follow_redirects=False)
+    assert ok.status_code == 303
+
+
+def test_failure_limiter_window() -> None:
+    from api.rate_limit import FailureLimiter
+
+    now = [0.0]
+    limiter = FailureLimiter(2, 60.0, clock=lambda: now[0])
+    limiter.record_failure("a")
+    assert limiter.retry_after("a") == 0.0
+    limiter.record_failure("a")
+    assert limiter.retry_after("a") == 60.0 and limiter.retry_after("b") == 0.0
+    now[0] = 59.0
+    assert limiter.retry_after("a") == 1.0
+    now[0] = 60.5
+    assert limiter.retry_after("a") == 0.0  # the first failure left the window
+    limiter.record_failure("a")
+    limiter.reset("a")
+    assert limiter.retry_after("a") == 0.0
