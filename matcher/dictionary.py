@@ -15,7 +15,6 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from pandas.api.types import union_categoricals
 
 ObjectArray = npt.NDArray[np.object_]
 
@@ -214,12 +213,3 @@ def fill_missing(series: pd.Series, fallback: pd.Series) -> pd.Series:
     own = lookup[codes]
     filled = lookup[np.where(fill_codes >= 0, fill_codes + len(values), -1)]
     return _categorical(np.where(missing, filled, own), np.asarray(categories, dtype=object))
-
-
-def concat(parts: Sequence[pd.Series]) -> pd.Series:
-    """Stack columns; dictionary columns stay dictionary-encoded with one merged dictionary."""
-    if all(is_dictionary(p) for p in parts):
-        return pd.Series(union_categoricals([p.array for p in parts]))
-    if any(is_dictionary(p) for p in parts):
-        return pd.Series(np.concatenate([as_object(p) for p in parts]), dtype=object)
-    return pd.concat(list(parts), ignore_index=True)

@@ -10,7 +10,6 @@ import pytest
 from matcher import columns as c
 from matcher.dictionary import (
     as_object,
-    concat,
     constant,
     distinct,
     encode,
@@ -20,6 +19,7 @@ from matcher.dictionary import (
     is_dictionary,
     map_distinct,
     per_file,
+    sorted_dictionary,
 )
 from matcher.normalise import DICTIONARY_COLUMNS, normalise_doses
 from matcher.persons import build_person_records
@@ -83,13 +83,10 @@ def test_expand_and_distinct_agree_for_plain_and_encoded_input() -> None:
             assert as_object(out).tolist() == ["xx", None, "yy", "xx"]
 
 
-def test_concat_and_constant() -> None:
-    a, b = encode(pd.Series(["p", "q"])), encode(pd.Series(["q", None, "r"]))
-    joined = concat([a, b])
-    assert is_dictionary(joined)
-    assert as_object(joined).tolist() == ["p", "q", "q", None, "r"]
-    mixed = concat([a, pd.Series(["s"], dtype=object)])
-    assert mixed.tolist() == ["p", "q", "s"]
+def test_constant_and_sorted_dictionary() -> None:
+    ordered = sorted_dictionary(pd.Series(["b", None, "a", "b"], dtype=object))
+    assert list(ordered.cat.categories) == ["a", "b"]
+    assert as_object(ordered).tolist() == ["b", None, "a", "b"]
     assert as_object(constant(None, 2)).tolist() == [None, None]
     assert as_object(constant("41", 2)).tolist() == ["41", "41"]
 
