@@ -31,6 +31,7 @@ from matcher.columns import (
     SOURCE,
     VACCINE,
 )
+from matcher.dictionary import distinct, is_dictionary
 from matcher.histories import (
     ADMINISTERING_SOURCE,
     BOOSTER_COUNT,
@@ -85,7 +86,10 @@ def _table(uniques: Any) -> Pieces:
 
 def _encode(values: pd.Series | npt.NDArray[Any]) -> Encoded:
     """Table of the JSON text of each distinct value, and each row's index into it."""
-    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    if isinstance(values, pd.Series) and is_dictionary(values):
+        codes, uniques = distinct(values)  # the dictionary's codes: no hashing
+    else:
+        codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
     codes = np.where(codes < 0, len(uniques), codes).astype(np.int64)
     return codes, _table(uniques)
 
