@@ -47,12 +47,12 @@ def from_arrow(array: Any) -> pd.Series:
     # Still distinct: only an empty-string entry has to go.
     blank = pc.index(dictionary, "").as_py()
     if blank < 0:
-        return _categorical(codes, values)
+        return dictionary_column(codes, values)
     lookup = np.arange(len(values) + 1, dtype=np.int64)
     lookup[blank] = -1
     lookup[blank + 1 :] -= 1
     lookup[-1] = -1  # code -1 (null cell) stays missing
-    return _categorical(lookup[codes], np.delete(values, blank))
+    return dictionary_column(lookup[codes], np.delete(values, blank))
 
 
 def encode(series: pd.Series) -> pd.Series:
@@ -69,12 +69,8 @@ def encode(series: pd.Series) -> pd.Series:
 
 
 def dictionary_column(codes: npt.NDArray[Any], categories: ObjectArray) -> pd.Series:
-    """A Categorical column from codes (-1 = missing) and distinct, non-missing categories."""
-    return _categorical(codes, categories)
-
-
-def _categorical(codes: npt.NDArray[Any], categories: ObjectArray) -> pd.Series:
-    """Series from codes and distinct categories (their distinctness is not re-checked)."""
+    """A Categorical column from codes (-1 = missing) and distinct, non-missing categories
+    (their distinctness is not re-checked)."""
     codes = codes.astype(_code_dtype(len(categories)))
     return pd.Series(_from_codes(codes, pd.Index(categories, dtype=object), distinct=True))
 
@@ -94,7 +90,7 @@ def _recode(codes: npt.NDArray[np.int64], values: ObjectArray) -> pd.Series:
     cleaned[pd.isna(values) | (values == "")] = None
     merged, categories = pd.factorize(cleaned, use_na_sentinel=True)
     lookup = np.append(merged, -1)  # code -1 picks the last slot: missing
-    return _categorical(lookup[codes], np.asarray(categories, dtype=object))
+    return dictionary_column(lookup[codes], np.asarray(categories, dtype=object))
 
 
 def _code_dtype(n: int) -> type[np.signedinteger[Any]]:
@@ -172,7 +168,7 @@ def expand(
     """
     if dictionary and values.dtype == object:
         merged, categories = pd.factorize(values, use_na_sentinel=True)
-        series = _categorical(merged[codes], np.asarray(categories, dtype=object))
+        series = dictionary_column(merged[codes], np.asarray(categories, dtype=object))
     else:
         series = pd.Series(values.take(codes), dtype=values.dtype, copy=False)
     if index is not None:
@@ -192,13 +188,15 @@ def sorted_dictionary(values: pd.Series) -> pd.Series:
     rank = np.empty(len(uniques) + 1, dtype=np.int64)
     rank[order] = np.arange(len(uniques))
     rank[-1] = -1  # code -1: missing
-    return _categorical(rank[codes], uniques[order]).set_axis(values.index)
+    return dictionary_column(rank[codes], uniques[order]).set_axis(values.index)
 
 
 def per_file(values: Sequence[str | None], file_codes: npt.NDArray[np.intp]) -> pd.Series:
     """A Categorical whose row ``i`` holds ``values[file_codes[i]]`` (one value per file)."""
     merged, categories = pd.factorize(np.array(values, dtype=object), use_na_sentinel=True)
-    return _categorical(np.append(merged, -1)[file_codes], np.asarray(categories, dtype=object))
+    return dictionary_column(
+        np.append(merged, -1)[file_codes], np.asarray(categories, dtype=object)
+    )
 
 
 def fill_missing(series: pd.Series, fallback: pd.Series) -> pd.Series:
@@ -212,4 +210,4 @@ def fill_missing(series: pd.Series, fallback: pd.Series) -> pd.Series:
     lookup = np.append(merged, -1)  # code -1 picks the last slot: missing
     own = lookup[codes]
     filled = lookup[np.where(fill_codes >= 0, fill_codes + len(values), -1)]
-    return _categorical(np.where(missing, filled, own), np.asarray(categories, dtype=object))
+    return dictionary_column(np.where(missing, filled, own), np.asarray(categories, dtype=object))

@@ -294,16 +294,10 @@ def _sniff_delimiter(path: Path, encoding: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _clean_text(column: pd.Series) -> pd.Series:
-    """Strip cells and make empty ones missing (dictionary-encoded, see ``matcher.dictionary``)."""
-    return encode(column)
-
-
 def _iter_csv(
-    path: Path, profile: MappingProfile | None, on_progress: ProgressCallback | None
+    path: Path, encoding: str, profile: MappingProfile | None, on_progress: ProgressCallback | None
 ) -> Iterator[tuple[pd.DataFrame, dict[str, str], list[str]]]:
     """Yield (chunk with canonical column names and a ``row`` column, mapping, headers)."""
-    encoding = profile.encoding if profile and profile.encoding else detect_encoding(path)
     file = path.name
     try:
         delimiter = _sniff_delimiter(path, encoding)
@@ -355,24 +349,26 @@ def _iter_csv(
 
 def _read_csv_arrow(
     path: Path, profile: MappingProfile | None
-) -> tuple[Any, dict[str, str], list[str]] | None:
+) -> tuple[tuple[Any, dict[str, str], list[str]] | None, str]:
     """The fast path: Arrow's multithreaded CSV reader → (table of the mapped columns as
     text, "" for empty cells; mapping; headers).
 
     Without a profile encoding, UTF-8 is tried first: Arrow validates every cell it converts
     and the header is decoded strictly, so a file that is not UTF-8 fails and is retried in
     the encoding ``detect_encoding`` finds. Empty lines are kept as rows (every cell empty),
-    so row numbers stay line numbers. Returns None when the file needs the pandas path
-    (quoted line breaks, ragged rows), which reports problems with the file's name.
+    so row numbers stay line numbers. Returns (None, encoding) when the file needs the pandas
+    path (quoted line breaks, ragged rows), which reports problems with the file's name and
+    reuses the encoding found here.
     """
     if profile and profile.encoding:
-        return _try_csv_arrow(path, profile, profile.encoding)
+        return _try_csv_arrow(path, profile, profile.encoding), profile.encoding
     read = _try_csv_arrow(path, profile, "utf-8-sig")
-    if read is None:
-        encoding = detect_encoding(path)
-        if encoding != "utf-8-sig":
-            read = _try_csv_arrow(path, profile, encoding)
-    return read
+    if read is not None:
+        return read, "utf-8-sig"
+    encoding = detect_encoding(path)
+    if encoding == "utf-8-sig":
+        return None, encoding  # UTF-8 after all: Arrow failed on the layout, not the text
+    return _try_csv_arrow(path, profile, encoding), encoding
 
 
 def _try_csv_arrow(
@@ -546,7 +542,8 @@ def _load(
     if not path.is_file():
         raise InputFormatError(f"{path}: no such file")
     fixed_source = profile.source if profile and profile.source else _source_from_name(path)
-    arrow = None if path.suffix.lower() == ".xlsx" else _read_csv_arrow(path, profile)
+    is_xlsx = path.suffix.lower() == ".xlsx"
+    arrow, encoding = (None, "") if is_xlsx else _read_csv_arrow(path, profile)
     if arrow is not None:
         table, mapping, headers = arrow
         rows = np.arange(2, table.num_rows + 2, dtype=np.int64)
@@ -554,10 +551,10 @@ def _load(
             size = path.stat().st_size
             on_progress(size, size)
     else:
-        if path.suffix.lower() == ".xlsx":
+        if is_xlsx:
             chunks = iter([_read_xlsx(path, profile, on_progress)])
         else:
-            chunks = _iter_csv(path, profile, on_progress)
+            chunks = _iter_csv(path, encoding, profile, on_progress)
         parts = list(chunks)
         frames = [chunk for chunk, _, _ in parts]
         mapping, headers = parts[0][1], parts[0][2]

@@ -15,6 +15,7 @@ from matcher.dictionary import (
     dictionary_column,
     distinct,
     is_dictionary,
+    sorted_dictionary,
     with_missing_slot,
 )
 
@@ -128,16 +129,8 @@ def _record_ids(doses: pd.DataFrame) -> npt.NDArray[np.int64]:
 def _sorted_codes(values: pd.Series) -> tuple[npt.NDArray[np.int64], int]:
     """Codes that order like the values (as text), and how many distinct values there are."""
     if is_dictionary(values):
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        codes, uniques = distinct(values)
-        ranks = np.empty(len(uniques) + 1, dtype=np.int64)
-        ranks[np.asarray(pc.sort_indices(pa.array(uniques.tolist(), type=pa.string())))] = (
-            np.arange(len(uniques))
-        )
-        ranks[-1] = -1  # code -1: missing
-        return ranks[codes], len(uniques)
+        codes, uniques = distinct(sorted_dictionary(values))
+        return codes.astype(np.int64), len(uniques)
     sorted_codes, sorted_uniques = pd.factorize(values, sort=True)
     return sorted_codes.astype(np.int64), len(sorted_uniques)
 

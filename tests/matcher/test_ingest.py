@@ -24,6 +24,7 @@ from matcher.columns import (
     REJECT_COLUMNS,
     ROW,
     SEX,
+    SITE,
     SOURCE,
     VACCINE,
 )
@@ -394,3 +395,14 @@ def test_empty_lines_are_counted_and_row_numbers_stay_line_numbers(tmp_path: Pat
     result = read_export(write(tmp_path / "41.csv", lines, "utf-8"))
     assert result.blank_rows == 3
     assert result.frame[ROW].tolist() == [2, 4]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
+def test_quoted_line_break_takes_the_pandas_path_in_the_detected_encoding(
+    tmp_path: Path, encoding: str
+) -> None:
+    header = HEADER + ",接种单位"
+    lines = [header, ROWS[0] + ',"城东\n卫生院"', ROWS[1] + ",城西卫生院"]
+    result = read_export(write(tmp_path / "41.csv", lines, encoding))
+    assert as_object(result.frame[NAME]).tolist() == ["张三", "李四"]
+    assert as_object(result.frame[SITE]).tolist() == ["城东\n卫生院", "城西卫生院"]
