@@ -25,22 +25,34 @@ def is_dictionary(series: pd.Series) -> bool:
 
 
 def from_arrow(array: Any) -> pd.Series:
-    """An Arrow string (Chunked)Array → Categorical: values trimmed, blank cells missing.
+    """Arrow text → Categorical: values trimmed, blank cells missing.
 
-    Trimming and the blank check run on the distinct values only; values that become equal
-    after trimming (``" 张三"`` and ``"张三"``) share one category.
+    ``array`` is an Array, a ChunkedArray or a sequence of arrays; each chunk holds strings,
+    dictionary-encoded strings (as Arrow's CSV reader makes them, one dictionary per block) or
+    nulls. The chunks' dictionaries are merged with one hash pass over them, never over the
+    rows. Trimming and the blank check run on the distinct values only; values that become
+    equal after trimming (``" 张三"`` and ``"张三"``) share one category.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    encoded = pc.dictionary_encode(array)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks() if encoded.num_chunks else pa.array([], pa.string())
-        if not pa.types.is_dictionary(encoded.type):
-            encoded = pc.dictionary_encode(encoded)
-    dictionary = encoded.dictionary
+    chunks = _dictionary_chunks(array)
+    if not chunks:
+        return dictionary_column(np.empty(0, dtype=np.int64), np.empty(0, dtype=object))
+    entries = pa.concat_arrays([chunk.dictionary.cast(pa.string()) for chunk in chunks])
+    merged = pc.dictionary_encode(entries)
+    # Row → its entry in ``entries`` (chunk offset + local index), then → merged code.
+    rows = np.empty(sum(len(chunk) for chunk in chunks), dtype=np.int64)
+    start = offset = 0
+    for chunk in chunks:
+        local = chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        rows[start : start + len(chunk)] = np.where(local >= 0, local + offset, -1)
+        start += len(chunk)
+        offset += len(chunk.dictionary)
+    entry_codes = np.append(merged.indices.to_numpy(zero_copy_only=False), -1)
+    codes = entry_codes[rows]  # -1 (null cell) picks the last slot
+    dictionary = merged.dictionary
     trimmed = pc.utf8_trim_whitespace(dictionary)
-    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     values = np.asarray(trimmed.to_numpy(zero_copy_only=False), dtype=object)
     if not trimmed.equals(dictionary):
         return _recode(codes, values)  # trimming made some values equal or blank
@@ -53,6 +65,29 @@ def from_arrow(array: Any) -> pd.Series:
     lookup[blank + 1 :] -= 1
     lookup[-1] = -1  # code -1 (null cell) stays missing
     return dictionary_column(lookup[codes], np.delete(values, blank))
+
+
+def _dictionary_chunks(array: Any) -> list[Any]:
+    """The non-empty chunks of ``array`` as dictionary arrays (strings and nulls encoded)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(array, pa.ChunkedArray):
+        chunks = list(array.chunks)
+    elif isinstance(array, pa.Array):
+        chunks = [array]
+    else:
+        chunks = [part for item in array for part in _dictionary_chunks(item)]
+    encoded = []
+    for chunk in chunks:
+        if len(chunk) == 0:
+            continue
+        if pa.types.is_null(chunk.type):
+            chunk = chunk.cast(pa.string())
+        if not pa.types.is_dictionary(chunk.type):
+            chunk = pc.dictionary_encode(chunk)
+        encoded.append(chunk)
+    return encoded
 
 
 def encode(series: pd.Series) -> pd.Series:

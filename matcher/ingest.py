@@ -371,6 +371,18 @@ def _read_csv_arrow(
     return _try_csv_arrow(path, profile, encoding), encoding
 
 
+def _plain_headers(path: Path, delimiter: str, encoding: str) -> list[str] | None:
+    """The header line's cells, or None unless they are all non-blank and distinct (pandas
+    then reads the header, naming such cells as everywhere else)."""
+    import csv
+
+    with path.open("r", encoding=encoding, newline="") as fh:
+        headers = next(csv.reader(fh, delimiter=delimiter), None)
+    if not headers or any(not h.strip() for h in headers) or len(set(headers)) < len(headers):
+        return None
+    return headers
+
+
 def _try_csv_arrow(
     path: Path, profile: MappingProfile | None, encoding: str
 ) -> tuple[Any, dict[str, str], list[str]] | None:
@@ -379,10 +391,12 @@ def _try_csv_arrow(
 
     try:
         delimiter = _sniff_delimiter(path, encoding)
-        header_frame = pd.read_csv(path, sep=delimiter, encoding=encoding, nrows=0, dtype=str)
+        headers = _plain_headers(path, delimiter, encoding)
+        if headers is None:  # let pandas name blank and repeated headers
+            header_frame = pd.read_csv(path, sep=delimiter, encoding=encoding, nrows=0, dtype=str)
+            headers = [str(h) for h in header_frame.columns]
     except (pd.errors.EmptyDataError, UnicodeDecodeError, pd.errors.ParserError):
         return None
-    headers = [str(h) for h in header_frame.columns]
     mapping = resolve_headers(headers, file=path.name, profile=profile)
     arrow_encoding = (
         "utf8" if encoding.replace("-", "").lower() in {"utf8", "utf8sig"} else encoding
@@ -393,7 +407,9 @@ def _try_csv_arrow(
             read_options=pacsv.ReadOptions(encoding=arrow_encoding, block_size=_ARROW_BLOCK),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.string() for h in headers},
+                # Dictionary-encoded while parsing, on the reader's threads: the merge in
+                # ``_canonicalise`` then hashes each block's distinct values, not every cell.
+                column_types={h: pa.dictionary(pa.int32(), pa.string()) for h in headers},
                 include_columns=list(mapping),
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
@@ -528,7 +544,7 @@ class _RawExport:
     """One file as read: its mapped columns as Arrow text (canonical names), line numbers."""
 
     name: str
-    table: Any  # pyarrow.Table of pa.string() columns; "" or null = empty cell
+    table: Any  # pyarrow.Table of text columns (string or dictionary); "" or null = empty cell
     rows: npt.NDArray[np.int64]
     source: str | None  # the source for cells without one (profile or file name)
 
@@ -581,14 +597,22 @@ def _canonicalise(
     """
     import pyarrow as pa
 
-    table = pa.concat_tables([e.table for e in exports], promote_options="default")
     lengths = [e.table.num_rows for e in exports]
-    names = [col for col in (*CANONICAL_COLUMNS, MANUFACTURER) if col in table.column_names]
-    # Arrow releases the GIL while it hashes: encode columns side by side.
+    present_in = {col for e in exports for col in e.table.column_names}
+    names = [col for col in (*CANONICAL_COLUMNS, MANUFACTURER) if col in present_in]
+
+    def column_of(col: str) -> list[Any]:
+        # Each file's blocks in file order; a file without the column contributes nulls.
+        return [
+            e.table.column(col) if col in e.table.column_names else pa.nulls(e.table.num_rows)
+            for e in exports
+        ]
+
+    # Arrow releases the GIL while it hashes: merge columns side by side.
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        encoded = list(pool.map(from_arrow, [table.column(col) for col in names]))
+        encoded = list(pool.map(from_arrow, [column_of(col) for col in names]))
     columns: dict[str, pd.Series] = dict(zip(names, encoded, strict=True))
-    del table, encoded
+    del encoded
     present = np.zeros(sum(lengths), dtype=bool)
     for series in columns.values():
         present |= series.notna().to_numpy()

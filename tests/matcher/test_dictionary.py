@@ -40,6 +40,20 @@ def test_from_arrow_drops_only_the_empty_entry_when_nothing_needs_trimming() -> 
     assert list(column.cat.categories) == ["a", "b"]
 
 
+def test_from_arrow_merges_blocks_with_their_own_dictionaries() -> None:
+    # As Arrow's CSV reader gives a column: one dictionary per block, plus plain text and
+    # null chunks (a file read by pandas, a file without the column).
+    first = pa.array(["李四", " 张三", "", "李四"]).dictionary_encode()
+    second = pa.array(["王五", "李四", None]).dictionary_encode()
+    column = from_arrow(
+        [pa.chunked_array([first, second]), pa.array(["张三", "赵六"]), pa.nulls(2)]
+    )
+    expected = ["李四", "张三", None, "李四", "王五", "李四", None, "张三", "赵六", None, None]
+    assert as_object(column).tolist() == expected
+    assert sorted(column.cat.categories) == sorted({"李四", "张三", "王五", "赵六"})
+    assert len(from_arrow([pa.nulls(0)])) == 0
+
+
 def test_encode_matches_from_arrow_and_keeps_numbers_as_text() -> None:
     raw = pd.Series([" 41 ", "41", None, "", 7], dtype=object)
     encoded = encode(raw)

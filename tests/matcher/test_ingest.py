@@ -277,6 +277,14 @@ def test_two_headers_for_one_column_is_an_error(tmp_path: Path) -> None:
         read_export(path)
 
 
+def test_blank_and_repeated_unmapped_headers_are_read(tmp_path: Path) -> None:
+    # Headers the mapping ignores may be blank or repeated (pandas names them); rows still read.
+    path = write(tmp_path / "41.csv", [HEADER + ",备注,备注,", ROWS[0] + ",a,b,c"], "utf-8")
+    result = read_export(path)
+    assert as_object(result.frame[NAME]).tolist() == ["张三"]
+    assert as_object(result.frame[ID_NUMBER]).tolist() == ["410102199001011234"]
+
+
 def test_manufacturer_is_combined_into_vaccine(tmp_path: Path) -> None:
     lines = [
         HEADER + ",生产企业",
