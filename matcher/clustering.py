@@ -13,8 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 IntArray = npt.NDArray[np.int64]
 
@@ -68,9 +66,33 @@ def _empty() -> IntArray:
 
 
 def _components(n: int, left: IntArray, right: IntArray) -> IntArray:
-    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    return labels.astype(np.int64)
+    return connected_components(n, left, right)[1]
+
+
+def connected_components(n: int, left: IntArray, right: IntArray) -> tuple[int, IntArray]:
+    """(count, label per node) of the undirected graph on nodes 0..n-1 with these edges.
+
+    Labels are 0..count-1 in the order of each component's smallest node (as SciPy numbers
+    them). Vectorised hooking and pointer jumping: each round points every edge's larger root
+    at the smaller one, then compresses paths; rounds grow with the log of component size.
+    """
+    root = np.arange(n, dtype=np.int64)
+    left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
+    while len(left):
+        a, b = root[left], root[right]
+        apart = a != b
+        if not apart.any():
+            break
+        left, right, a, b = left[apart], right[apart], a[apart], b[apart]
+        np.minimum.at(root, np.maximum(a, b), np.minimum(a, b))  # roots only hook downwards
+        while True:
+            jumped = root[root]
+            if np.array_equal(jumped, root):
+                break
+            root = jumped
+    is_root = root == np.arange(n)
+    dense = np.cumsum(is_root) - 1
+    return int(is_root.sum()), dense[root]
 
 
 def _conflicted_components(

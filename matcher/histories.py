@@ -15,9 +15,8 @@ from typing import Any, Final, cast
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
+from matcher.clustering import connected_components
 from matcher.columns import (
     BIRTH_DATE,
     DOSE_DATE,
@@ -165,9 +164,7 @@ def _merge_reports(
         odd = (cls == CONFLICT) | (cls == UNSURE)
         bad.append((i[odd], j[odd], cls[odd] == UNSURE))
     a, b = np.concatenate(src), np.concatenate(dst)
-    graph = coo_matrix((np.ones(len(a), np.int8), (a, b)), shape=(n, n))
-    n_comp, label = connected_components(graph, directed=False)
-    label = label.astype(np.int64)
+    n_comp, label = connected_components(n, a, b)
     review = np.zeros(n, bool)
     contested = np.zeros(n_comp, bool)
     for i, j, unsure in bad:

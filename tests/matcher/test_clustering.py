@@ -109,3 +109,23 @@ def test_person_ids_are_the_keyed_hash_of_the_smallest_member_key() -> None:
     smallest = keys.groupby(labels).transform("min")
     hashed = pd.util.hash_pandas_object(smallest, index=False, hash_key="vaxlink-personid")
     assert got.tolist() == [f"P{h:016x}" for h in hashed.tolist()]
+
+
+def test_connected_components_numbers_components_as_scipy_does() -> None:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components as scipy_components
+
+    from matcher.clustering import connected_components
+
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 50, 3000):
+        for m in (0, n // 2, 3 * n):
+            a, b = rng.integers(0, n, m), rng.integers(0, n, m)
+            graph = coo_matrix((np.ones(m, np.int8), (a, b)), shape=(n, n))
+            expected_count, expected = scipy_components(graph, directed=False)
+            count, labels = connected_components(n, a, b)
+            assert count == expected_count
+            assert np.array_equal(labels, expected)
+    # A long path joins in one component.
+    path = np.arange(999)
+    assert connected_components(1000, path, path + 1)[0] == 1
