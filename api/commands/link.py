@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from api.outputs import pairs_frame, persons_frame, write_json
+from api.outputs import pairs_frame, persons_frame, write_csv, write_json
 from api.progress import StageProgress
 from matcher import columns as c
 from matcher.clustering import person_ids
@@ -120,12 +120,10 @@ def run(args: argparse.Namespace) -> int:
 
         progress.advance("write")
         t0 = time.perf_counter()
-        persons_frame(result.records).to_csv(out / "persons.csv", index=False)
-        pairs_frame(result.pairs, result.records).to_csv(out / "pairs.csv", index=False)
-        pairs_frame(result.review, result.records, evidence=True).to_csv(
-            out / "review.csv", index=False
-        )
-        rejects.to_csv(out / "rejects.csv", index=False)
+        write_csv(persons_frame(result.records), out / "persons.csv")
+        write_csv(pairs_frame(result.pairs, result.records), out / "pairs.csv")
+        write_csv(pairs_frame(result.review, result.records, evidence=True), out / "review.csv")
+        write_csv(rejects, out / "rejects.csv")
         result.model.save(out / "model.json")
         if histories is not None:
             _write_histories(out, histories, result.records, fhir=args.format == "fhir")
