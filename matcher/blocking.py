@@ -9,6 +9,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from matcher import columns as c
+from matcher.dictionary import distinct, is_dictionary
 from matcher.settings import BlockingRule, MatchSettings
 
 ONE_EDIT_RULE = "id_one_edit"
@@ -34,9 +35,37 @@ def encode(values: pd.Series) -> Int32Array:
 
     Works on object, string and categorical columns alike (a categorical is not decoded).
     """
+    if _dense_dictionary(values):
+        return _encode_dictionary(values)
     raw, uniques = pd.factorize(values)
+    return _blank_as_missing(raw, np.asarray(uniques, dtype=object))
+
+
+def _dense_dictionary(values: pd.Series) -> bool:
+    """True for a dictionary-encoded column with no more categories than rows: work per
+    category is then no more than work per row."""
+    return is_dictionary(values) and len(values.cat.categories) <= len(values)
+
+
+def _encode_dictionary(values: pd.Series) -> Int32Array:
+    """``encode`` of a Categorical without hashing: its categories numbered in order of first
+    appearance, as ``pd.factorize`` numbers them."""
+    codes = np.asarray(values.array.codes)
+    n = len(codes)
+    first = np.full(len(values.cat.categories) + 1, n, dtype=np.intp)  # last: missing (-1)
+    np.minimum.at(first, codes, np.arange(n))
+    is_first = np.zeros(n + 1, dtype=bool)  # n: categories that never appear
+    is_first[first[:-1]] = True
+    numbers = (np.cumsum(is_first, dtype=np.int32) - 1)[first]
+    numbers[np.flatnonzero(np.asarray(values.cat.categories, dtype=object) == "")] = -1
+    numbers[-1] = -1
+    return numbers[codes]
+
+
+def _blank_as_missing(raw: npt.NDArray[np.intp], uniques: npt.NDArray[np.object_]) -> Int32Array:
+    """Factorize codes as int32, with the empty string's code also turned into -1."""
     codes: Int32Array = raw.astype(np.int32, copy=False)
-    empty = np.flatnonzero(np.asarray(uniques, dtype=object) == "")
+    empty = np.flatnonzero(uniques == "")
     if len(empty):
         codes[codes == empty[0]] = -1
     return codes
@@ -64,41 +93,72 @@ def id_encoding(
 ) -> tuple[Int32Array, npt.NDArray[np.bytes_], npt.NDArray[np.int8]]:
     """Per ID key: its ``encode`` code, its 18 ASCII bytes (b"" otherwise), its ``ID_FORM_*``.
 
-    One factorize; the bytes and forms are worked out once per distinct key.
+    The bytes and forms are worked out once per distinct key (per category when ``keys`` is
+    dictionary-encoded).
     """
-    raw, uniques = pd.factorize(keys)
-    codes: Int32Array = raw.astype(np.int32, copy=False)
-    distinct = np.asarray(uniques, dtype=object)
-    empty = np.flatnonzero(distinct == "")
-    lengths = np.strings.str_len(distinct.astype(np.dtypes.StringDType()))
-    full = np.flatnonzero(lengths == 18)
-    joined = "".join(distinct[full].tolist())
-    if not joined.isascii():
-        full = full[[distinct[i].isascii() for i in full.tolist()]]
-        joined = "".join(distinct[full].tolist())
-    chars = np.zeros(len(distinct) + 1, dtype="S18")  # last slot: missing (code -1)
-    form = np.zeros(len(distinct) + 1, dtype=np.int8)
+    if _dense_dictionary(keys):
+        value_codes, values = distinct(keys)
+        codes = encode(keys)
+    else:
+        raw, uniques = pd.factorize(keys)
+        values = np.asarray(uniques, dtype=object)
+        value_codes, codes = raw, _blank_as_missing(raw, values)
+    chars, form = _id_shapes(values)
+    return codes, chars[value_codes], form[value_codes]
+
+
+def _id_shapes(
+    values: npt.NDArray[np.object_],
+) -> tuple[npt.NDArray[np.bytes_], npt.NDArray[np.int8]]:
+    """Per text value, plus a last slot for missing: its 18 bytes when it is 18 ASCII
+    characters (else b""), and its ``ID_FORM_*`` (Arrow kernels find the 18-character ones)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chars = np.zeros(len(values) + 1, dtype="S18")
+    form = np.zeros(len(values) + 1, dtype=np.int8)
+    text = pa.array(values, type=pa.large_string())
+    is_full = pc.and_(pc.equal(pc.utf8_length(text), 18), pc.string_is_ascii(text))
+    full = np.flatnonzero(is_full.to_numpy(zero_copy_only=False))
     if len(full):
-        raw = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
-        matrix = raw.reshape(-1, 18)
+        packed = pc.filter(text, is_full)  # their bytes back to back, 18 each
+        _, offsets, data = packed.buffers()
+        start = int(np.frombuffer(offsets, np.int64)[packed.offset])
+        raw = np.frombuffer(data, np.uint8, count=18 * len(full), offset=start)
         chars[full] = raw.view("S18")
-        form[full] = ID_FORM_18
-        shaped = np.ones(len(full), dtype=bool)
-        total = np.zeros(len(full), dtype=np.int64)  # MOD 11-2 weighted digit sum
-        for i in range(17):
-            column = matrix[:, i]
-            shaped &= (column >= ord("0")) & (column <= ord("9"))
-            total += (column.astype(np.int64) - ord("0")) * _ID_WEIGHTS[i]
-        last = matrix[:, 17]
-        is_x = last == ord("X")
-        shaped &= ((last >= ord("0")) & (last <= ord("9"))) | is_x
-        check = np.where(is_x, 10, last.astype(np.int64) - ord("0"))
-        ok = _CHECK_VALUES[total % 11] == check
-        form[full[shaped]] = np.where(ok[shaped], ID_FORM_CHECKSUM_OK, ID_FORM_BAD_CHECKSUM)
-    per_record_chars, per_record_form = chars[codes], form[codes]
-    if len(empty):
-        codes[codes == empty[0]] = -1
-    return codes, per_record_chars, per_record_form
+        form[full] = _id_forms(raw.reshape(-1, 18))
+    return chars, form
+
+
+def _id_forms(matrix: npt.NDArray[np.uint8]) -> npt.NDArray[np.int8]:
+    """``ID_FORM_*`` of 18-character IDs, given as rows of ASCII bytes; worked out in blocks
+    that stay in the CPU cache."""
+    forms = np.empty(len(matrix), dtype=np.int8)
+    for start in range(0, len(matrix), _ID_BLOCK):
+        forms[start : start + _ID_BLOCK] = _block_forms(matrix[start : start + _ID_BLOCK])
+    return forms
+
+
+_ID_BLOCK = 1 << 14  # IDs per block (their digits transposed: 272 KiB)
+
+
+def _block_forms(matrix: npt.NDArray[np.uint8]) -> npt.NDArray[np.int8]:
+    """``_id_forms`` of one block."""
+    # One contiguous row per position; a byte below "0" wraps around to a large value.
+    digits = np.ascontiguousarray(matrix[:, :17].T)
+    digits -= np.uint8(ord("0"))
+    shaped = np.ones(len(matrix), dtype=bool)
+    total = np.zeros(len(matrix), dtype=np.uint16)  # MOD 11-2 weighted sum: at most 17·255·10
+    for digit, weight in zip(digits, _ID_WEIGHTS.tolist(), strict=True):
+        shaped &= digit <= 9
+        total += digit * np.uint16(weight)
+    last = matrix[:, 17]
+    is_x = last == ord("X")
+    shaped &= ((last >= ord("0")) & (last <= ord("9"))) | is_x
+    check = np.where(is_x, 10, last.astype(np.int64) - ord("0"))
+    ok = _CHECK_VALUES[total % 11] == check
+    forms = np.where(ok, ID_FORM_CHECKSUM_OK, ID_FORM_BAD_CHECKSUM)
+    return np.where(shaped, forms, ID_FORM_18).astype(np.int8)
 
 
 def id_arrays(records: pd.DataFrame) -> tuple[npt.NDArray[np.bytes_], npt.NDArray[np.int8]]:

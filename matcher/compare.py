@@ -11,6 +11,7 @@ and compares integers. Only names that agree on no code reach rapidfuzz's Jaroâ€
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +30,8 @@ from matcher.blocking import (
     encode,
     id_encoding,
 )
+from matcher.dictionary import is_dictionary
+from matcher.frames import with_columns
 
 Int8Array = npt.NDArray[np.int8]
 IntArray = npt.NDArray[np.int64]
@@ -90,30 +93,34 @@ def prepare_records(records: pd.DataFrame, *, columns: Iterable[str] = ()) -> pd
     ``key_<column>``. Text columns may be object, string or categorical. Returns a shallow
     copy: the caller's frame is not changed.
     """
-    out = records.copy(deep=False)
+    id_codes, chars, form = id_encoding(records[c.ID_KEY])
+    keys: dict[str, npt.NDArray[Any]] = {}
+
+    def codes_of(name: str) -> npt.NDArray[Any]:
+        return keys[name] if name in keys else records[name].to_numpy()
+
     for column in dict.fromkeys((*_PLAIN_COLUMNS, *columns)):
-        if KEY_PREFIX + column in out:
+        name = KEY_PREFIX + column
+        if name in records or name in keys:
             continue
         if column in records:
             if _is_number(records[column]):
                 continue  # blocking takes numbers as they are
-            out[KEY_PREFIX + column] = encode(records[column])
+            keys[name] = id_codes if column == c.ID_KEY else encode(records[column])
         elif column == FUZZY_PINYIN:  # no dialect folding: the plain pinyin stands in
-            out[KEY_PREFIX + column] = out[KEY_PREFIX + c.NAME_PINYIN]
-    id_codes, chars, form = id_encoding(records[c.ID_KEY])
+            keys[name] = codes_of(KEY_PREFIX + c.NAME_PINYIN).copy()
     borrowed = _bool(records[p.ID_BORROWED])
-    out[ID_CODE] = id_codes
-    out[ID_CHARS] = chars
-    out[ID_FORM] = form
-    out[ID_MASKED] = np.where(borrowed, np.int32(-1), id_codes)
-    out[TRUSTED_CODE] = _trusted_codes(records, id_codes)
-    out[UPGRADED] = _bool(records[c.ID_UPGRADED]).astype(np.int32)
-    out[PROVINCE_MASKED] = np.where(
-        borrowed, np.int32(-1), out[KEY_PREFIX + c.ID_PROVINCE].to_numpy(dtype=np.int32)
-    )
-    out[SEX_CODE] = _effective_sex_codes(records)
-    out[BIRTH_DAY] = birth_days(records[p.BIRTH_KEY].to_numpy(dtype=np.int64))
-    return out
+    keys[ID_CODE] = id_codes
+    keys[ID_CHARS] = chars
+    keys[ID_FORM] = form
+    keys[ID_MASKED] = np.where(borrowed, np.int32(-1), id_codes)
+    keys[TRUSTED_CODE] = _trusted_codes(records, id_codes)
+    keys[UPGRADED] = _bool(records[c.ID_UPGRADED]).astype(np.int32)
+    province = codes_of(KEY_PREFIX + c.ID_PROVINCE).astype(np.int32, copy=False)
+    keys[PROVINCE_MASKED] = np.where(borrowed, np.int32(-1), province)
+    keys[SEX_CODE] = _effective_sex_codes(records)
+    keys[BIRTH_DAY] = birth_days(records[p.BIRTH_KEY].to_numpy(dtype=np.int64))
+    return with_columns(records, keys)
 
 
 def _is_number(values: pd.Series) -> bool:
@@ -134,12 +141,21 @@ def _bool(values: pd.Series) -> npt.NDArray[np.bool_]:
 
 def _trusted_codes(records: pd.DataFrame, id_codes: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
     """Code of the trusted ID per record (-1 when none); the id_key codes when it is the key."""
-    trusted = records[p.TRUSTED_ID]
+    trusted, keys = records[p.TRUSTED_ID], records[c.ID_KEY]
     has = trusted.notna().to_numpy()
-    same = trusted.to_numpy(dtype=object)[has] == records[c.ID_KEY].to_numpy(dtype=object)[has]
+    if is_dictionary(trusted) and is_dictionary(keys) and _same_categories(trusted, keys):
+        same = trusted.cat.codes.to_numpy()[has] == keys.cat.codes.to_numpy()[has]
+    else:
+        same = trusted.to_numpy(dtype=object)[has] == keys.to_numpy(dtype=object)[has]
     if bool(np.all(same)):
         return np.where(has, id_codes, np.int32(-1))
     return encode(trusted)
+
+
+def _same_categories(a: pd.Series, b: pd.Series) -> bool:
+    """True when two dictionary-encoded columns share their categories, in the same order (the
+    same codes then mean the same values)."""
+    return bool(a.cat.categories.equals(b.cat.categories))
 
 
 def _effective_sex_codes(records: pd.DataFrame) -> npt.NDArray[np.int32]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -11,13 +11,13 @@ import pandas as pd
 
 from matcher import columns as c
 from matcher.dictionary import (
-    as_object,
     dictionary_column,
     distinct,
     is_dictionary,
     sorted_dictionary,
     with_missing_slot,
 )
+from matcher.frames import with_columns
 
 # Identity fields carried from dose rows to the person record (first non-empty value wins).
 IDENTITY_FIELDS: tuple[str, ...] = (
@@ -91,16 +91,12 @@ def build_person_records(doses: pd.DataFrame) -> PersonRecords:
     alternatives: dict[str, npt.NDArray[Any]] = {}
     encoded: dict[str, pd.Series] = {}
     for field in present:
-        codes, values = _codes(doses[field])
-        own = codes[first_row]
-        _fill_from_later_rows(own, codes, rid)
-        if values.dtype == object:
-            encoded[field] = dictionary_column(own, values[:-1])
-        # Dictionary in, dictionary out: encoded doses give encoded record columns.
-        columns[field] = encoded[field] if is_dictionary(doses[field]) else values.take(own)
-        if field in CONFLICT_FIELDS:
-            alt, conflicted = _other_value(own, codes, rid)
-            alternatives[f"{field}_alt"] = values.take(alt)
+        column = _record_column(doses[field], first_row, rid, conflicts=field in CONFLICT_FIELDS)
+        columns[field] = column.values
+        if column.encoded is not None:
+            encoded[field] = column.encoded
+        if column.alternative is not None:
+            alternatives[f"{field}_alt"], conflicted = column.alternative
             hit = np.flatnonzero(conflicted)
             conflict_names[hit] = [f"{t};{field}" if t else field for t in conflict_names[hit]]
     columns[N_DOSES] = np.bincount(rid, minlength=n_records)
@@ -122,6 +118,9 @@ def _record_ids(doses: pd.DataFrame) -> npt.NDArray[np.int64]:
     source_codes, sources = _sorted_codes(doses[c.SOURCE])
     ref_codes, refs = _sorted_codes(doses[c.PERSON_REF])
     combined = source_codes.astype(np.int64) * (refs + 1) + ref_codes
+    step = np.diff(combined)
+    if len(combined) and not (step < 0).any():  # rows already in record order: no sorting
+        return np.concatenate([[0], np.cumsum(step > 0)]).astype(np.int64)
     _, rid = np.unique(combined, return_inverse=True)
     return rid.astype(np.int64).ravel()
 
@@ -129,21 +128,172 @@ def _record_ids(doses: pd.DataFrame) -> npt.NDArray[np.int64]:
 def _sorted_codes(values: pd.Series) -> tuple[npt.NDArray[np.int64], int]:
     """Codes that order like the values (as text), and how many distinct values there are."""
     if is_dictionary(values):
+        categories = values.cat.categories
+        if _in_text_order(categories):  # as exports listed in order give them: no sorting
+            return np.asarray(values.array.codes, dtype=np.int64), len(categories)
         codes, uniques = distinct(sorted_dictionary(values))
         return codes.astype(np.int64), len(uniques)
     sorted_codes, sorted_uniques = pd.factorize(values, sort=True)
     return sorted_codes.astype(np.int64), len(sorted_uniques)
 
 
+def _in_text_order(categories: pd.Index) -> bool:
+    """True when ``categories`` are strings in ascending order (code point order, as Arrow sorts
+    UTF-8)."""
+    return categories.inferred_type == "string" and categories.is_monotonic_increasing
+
+
+@dataclass(frozen=True, slots=True)
+class _RecordColumn:
+    """One field per record: its values, dictionary-encoded for text (``encoded``), and for a
+    conflict field another value seen in the record (``alternative``: the values, missing when
+    none, and where there is one)."""
+
+    values: npt.NDArray[Any] | pd.Series
+    encoded: pd.Series | None = None
+    alternative: tuple[npt.NDArray[Any], npt.NDArray[np.bool_]] | None = None
+
+
+def _record_column(
+    values: pd.Series,
+    first_row: npt.NDArray[np.intp],
+    rid: npt.NDArray[np.int64],
+    *,
+    conflicts: bool,
+) -> _RecordColumn:
+    """The field ``values`` (one per dose row) per record: see ``build_person_records``."""
+    if is_dictionary(values):
+        return _dictionary_record_column(values, first_row, rid, conflicts=conflicts)
+    if values.dtype in _TYPED:
+        return _typed_record_column(values.to_numpy(), first_row, rid, conflicts=conflicts)
+    return _factorized_record_column(values, first_row, rid, conflicts=conflicts)
+
+
+# Dtypes whose values are their own integer keys: no factorising.
+_TYPED = (np.dtype(bool), np.dtype("datetime64[ns]"))
+
+
+def _dictionary_record_column(
+    values: pd.Series,
+    first_row: npt.NDArray[np.intp],
+    rid: npt.NDArray[np.int64],
+    *,
+    conflicts: bool,
+) -> _RecordColumn:
+    """Dictionary-encoded values: keyed by their codes, rows taken from the Categorical."""
+    codes = np.asarray(values.array.codes)
+    has = codes >= 0
+    own = _own_rows(first_row, has, rid)
+    encoded = _dictionary_rows(values, own)
+    if not conflicts:
+        return _RecordColumn(encoded, encoded)
+    other = _other_rows(own, codes, has, rid)
+    categories = with_missing_slot(np.asarray(values.cat.categories, dtype=object))
+    return _RecordColumn(encoded, encoded, _alternative(categories, codes, other))
+
+
+def _typed_record_column(
+    values: npt.NDArray[Any],
+    first_row: npt.NDArray[np.intp],
+    rid: npt.NDArray[np.int64],
+    *,
+    conflicts: bool,
+) -> _RecordColumn:
+    """Bool or datetime64[ns] values: keyed by their bits, rows picked directly."""
+    dated = values.dtype.kind == "M"
+    keys = values.view(np.int64) if dated else values
+    has = ~np.isnat(values) if dated else None
+    own = _own_rows(first_row, has, rid)
+    if not conflicts:
+        return _RecordColumn(values[own])
+    other = _other_rows(own, keys, has, rid)
+    alternative = values[other]
+    alternative[other < 0] = np.datetime64("NaT", "ns") if dated else False
+    return _RecordColumn(values[own], alternative=(alternative, other >= 0))
+
+
+def _factorized_record_column(
+    values: pd.Series,
+    first_row: npt.NDArray[np.intp],
+    rid: npt.NDArray[np.int64],
+    *,
+    conflicts: bool,
+) -> _RecordColumn:
+    """Plain text and other values, keyed by factorize codes; text is also dictionary-encoded
+    (``encoded``) for ``_derive``."""
+    codes, slotted = _codes(values)
+    has = codes >= 0
+    own_rows = _own_rows(first_row, has, rid)
+    own = codes[own_rows]
+    encoded = dictionary_column(own, slotted[:-1]) if slotted.dtype == object else None
+    if not conflicts:
+        return _RecordColumn(slotted.take(own), encoded)
+    other = _other_rows(own_rows, codes, has, rid)
+    return _RecordColumn(slotted.take(own), encoded, _alternative(slotted, codes, other))
+
+
+def _alternative(
+    slotted: npt.NDArray[Any], codes: npt.NDArray[np.integer[Any]], other: npt.NDArray[np.intp]
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
+    """The value of each record's ``other`` row (missing for -1), and where there is one."""
+    found = other >= 0
+    return slotted.take(np.where(found, codes[other], -1)), found
+
+
+def _dictionary_rows(values: pd.Series, rows: npt.NDArray[np.intp]) -> pd.Series:
+    """``rows`` of dictionary-encoded ``values``, as an unordered Categorical of objects."""
+    dtype = cast(pd.CategoricalDtype, values.dtype)
+    if dtype.ordered or dtype.categories.dtype != object:
+        codes = np.asarray(values.array.codes)[rows]
+        return dictionary_column(codes, np.asarray(dtype.categories, dtype=object))
+    # Taking rows keeps the dtype: the categories are not validated (hashed) again.
+    return pd.Series(values.array.take(rows))
+
+
 def _codes(values: pd.Series) -> tuple[npt.NDArray[np.intp], npt.NDArray[Any]]:
     """(codes, values + a last slot for missing): ``values.take(codes)`` is the column."""
-    if is_dictionary(values) or values.dtype == object:
+    if values.dtype == object:
         codes, uniques = distinct(values)
         return codes, with_missing_slot(uniques)
     typed_codes, typed_uniques = pd.factorize(values, use_na_sentinel=True)
     typed = np.asarray(typed_uniques)
     missing = np.datetime64("NaT", "ns") if typed.dtype.kind == "M" else typed.dtype.type()
     return typed_codes, np.append(typed, np.array([missing], dtype=typed.dtype))
+
+
+def _own_rows(
+    first_row: npt.NDArray[np.intp],
+    has: npt.NDArray[np.bool_] | None,
+    rid: npt.NDArray[np.int64],
+) -> npt.NDArray[np.intp]:
+    """Per record, its first dose row with a value (``has``; None: every row): its first row,
+    else the first later row that has one (else its first row, which has none)."""
+    if has is None:
+        return first_row
+    lacking = ~has[first_row]
+    if not lacking.any():
+        return first_row
+    own = first_row.copy()
+    records, rows = _first_per_record(np.flatnonzero(lacking[rid] & has), rid)
+    own[records] = rows
+    return own
+
+
+def _other_rows(
+    own: npt.NDArray[np.intp],
+    keys: npt.NDArray[Any],
+    has: npt.NDArray[np.bool_] | None,
+    rid: npt.NDArray[np.int64],
+) -> npt.NDArray[np.intp]:
+    """Per record, its first dose row with a value whose key differs from its own row's (-1 if
+    none). ``has``: which rows have a value (None: every row)."""
+    differ = keys != keys[own][rid]
+    if has is not None:
+        differ &= has & has[own][rid]
+    other = np.full(len(own), -1, dtype=np.intp)
+    records, rows = _first_per_record(np.flatnonzero(differ), rid)
+    other[records] = rows
+    return other
 
 
 def _first_per_record(
@@ -154,37 +304,23 @@ def _first_per_record(
     return records, rows[first]
 
 
-def _fill_from_later_rows(
-    own: npt.NDArray[np.intp], codes: npt.NDArray[np.intp], rid: npt.NDArray[np.int64]
-) -> None:
-    """Where a record's first row lacks the field (code -1), take the first row that has it."""
-    missing = own < 0
-    if not missing.any():
-        return
-    rows = np.flatnonzero(missing[rid] & (codes >= 0))
-    if len(rows):
-        records, first = _first_per_record(rows, rid)
-        own[records] = codes[first]
-
-
-def _other_value(
-    own: npt.NDArray[np.intp], codes: npt.NDArray[np.intp], rid: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
-    """Per record, the code of a non-missing value that differs from its own (-1 if none)."""
-    own_per_row = own[rid]
-    rows = np.flatnonzero((codes >= 0) & (own_per_row >= 0) & (codes != own_per_row))
-    alt = np.full(len(own), -1, dtype=codes.dtype)
-    conflicted = np.zeros(len(own), dtype=bool)
-    if len(rows):
-        records, first = _first_per_record(rows, rid)
-        alt[records] = codes[first]
-        conflicted[records] = True
-    return alt, conflicted
-
-
 def _date_key(dates: pd.Series) -> npt.NDArray[np.int64]:
-    """datetime64 → int YYYYMMDD (0 where missing)."""
-    days = pd.to_datetime(dates).to_numpy(dtype="datetime64[D]")
+    """datetime64 → int YYYYMMDD (0 where missing), worked out once per day of the dates' span."""
+    if dates.dtype != np.dtype("datetime64[ns]"):
+        dates = pd.to_datetime(dates)
+    days = dates.to_numpy(dtype="datetime64[D]")
+    missing = np.isnat(days)
+    numbers = days.view(np.int64)
+    known = numbers[~missing]
+    if not len(known) or np.ptp(known) >= len(days):  # more days in the span than dates
+        return _yyyymmdd(days)
+    first = known.min()
+    table = _yyyymmdd(np.arange(first, known.max() + 1).astype("datetime64[D]"))
+    return np.where(missing, 0, table[np.where(missing, first, numbers) - first])
+
+
+def _yyyymmdd(days: npt.NDArray[np.datetime64]) -> npt.NDArray[np.int64]:
+    """datetime64[D] → int YYYYMMDD (0 where missing)."""
     missing = np.isnat(days)
     months = days.astype("datetime64[M]")
     year = months.astype(np.int64) // 12 + 1970
@@ -224,14 +360,9 @@ def _derive(records: pd.DataFrame, encoded: dict[str, pd.Series]) -> pd.DataFram
     valid = (status == "valid").to_numpy(dtype=bool) & resident
     if stated is None:
         stated = np.zeros(len(records), dtype=np.int64)
-    both = (stated > 0) & (implied > 0)
-    # A guardian's number: the stated birth date is a generation away from the ID's and no
-    # single typo explains the difference.
-    years_apart = np.abs(stated // 10000 - implied // 10000)
-    explainable = (digit_differences(stated, implied) <= 1) | day_month_swapped(stated, implied)
-    borrowed = valid & both & (years_apart >= BORROWED_MIN_YEARS) & ~explainable
+    borrowed = _borrowed(valid, stated, implied)
     # "...000" may be Excel damage that passed the checksum by chance: never a hard constraint.
-    maybe_damaged = encoded[c.ID_KEY].str.endswith("000").eq(True).to_numpy(dtype=bool)
+    maybe_damaged = _ends_with(encoded[c.ID_KEY], "000")
     trusted = valid & ~borrowed & ~maybe_damaged
     # Effective birth date: a trusted ID's digits beat a typed date; else the stated date;
     # else what a (possibly mistyped) ID implies.
@@ -241,31 +372,64 @@ def _derive(records: pd.DataFrame, encoded: dict[str, pd.Series]) -> pd.DataFram
         implied,
         np.where(stated > 0, stated, np.where(checksum_error | (valid & ~borrowed), implied, 0)),
     )
-    records[BIRTH_KEY] = birth_key
-    records[BIRTH_YEAR] = birth_key // 10000
-    records[BIRTH_MONTH] = birth_key // 100 % 100
-    records[ID_BORROWED] = borrowed
-    records[TRUSTED_ID] = records[c.ID_KEY].where(trusted)
-    id_sex = encoded[c.ID_SEX].isin(["M", "F"]).to_numpy(dtype=bool)
-    sex = encoded[c.SEX].isin(["M", "F"]).to_numpy(dtype=bool)
-    differ = (as_object(encoded[c.SEX]) != as_object(encoded[c.ID_SEX])).astype(bool)
-    records[SEX_CONTRADICTS_ID] = trusted & sex & id_sex & differ
-    records[GIVEN_INITIAL] = _given_initials(encoded[c.NAME_PINYIN], encoded[c.SURNAME_PINYIN])
-    return records
+    sex, id_sex = _sex_codes(encoded[c.SEX]), _sex_codes(encoded[c.ID_SEX])
+    derived = {
+        BIRTH_KEY: birth_key,
+        BIRTH_YEAR: birth_key // 10000,
+        BIRTH_MONTH: birth_key // 100 % 100,
+        ID_BORROWED: borrowed,
+        TRUSTED_ID: records[c.ID_KEY].where(trusted).array,
+        SEX_CONTRADICTS_ID: trusted & (sex >= 0) & (id_sex >= 0) & (sex != id_sex),
+        GIVEN_INITIAL: _given_initials(encoded[c.NAME_PINYIN], encoded[c.SURNAME_PINYIN]),
+    }
+    return with_columns(records, derived)
+
+
+def _borrowed(
+    valid: npt.NDArray[np.bool_], stated: npt.NDArray[np.int64], implied: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """A guardian's number: a valid ID whose birth date is a generation away from the stated
+    one, and no single typo explains the difference."""
+    apart = np.abs(stated // 10000 - implied // 10000) >= BORROWED_MIN_YEARS
+    suspects = np.flatnonzero(valid & (stated > 0) & (implied > 0) & apart)
+    a, b = stated[suspects], implied[suspects]
+    explainable = (digit_differences(a, b) <= 1) | day_month_swapped(a, b)
+    borrowed = np.zeros(len(valid), dtype=bool)
+    borrowed[suspects[~explainable]] = True
+    return borrowed
+
+
+def _ends_with(values: pd.Series, suffix: str) -> npt.NDArray[np.bool_]:
+    """True where the text ends with ``suffix`` (an Arrow kernel over the distinct values)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    codes, uniques = distinct(values)
+    hit = pc.ends_with(pa.array(uniques, type=pa.string()), suffix)
+    return np.append(hit.to_numpy(zero_copy_only=False), False)[codes]  # missing → False
+
+
+def _sex_codes(values: pd.Series) -> npt.NDArray[np.int8]:
+    """0 for M, 1 for F, -1 for anything else or missing (looked up per distinct value)."""
+    codes, uniques = distinct(values)
+    known = {"M": 0, "F": 1}
+    return np.array([known.get(u, -1) for u in uniques.tolist()] + [-1], dtype=np.int8)[codes]
 
 
 def _given_initials(pinyin: pd.Series, surname: pd.Series) -> npt.NDArray[np.object_]:
-    """First letter of the given name's pinyin (after the surname's), None when there is none."""
+    """First letter of the given name's pinyin (after the surname's), None when there is none.
+
+    Worked out once per distinct (name, surname length) pair.
+    """
     name_codes, names = distinct(pinyin)
     surname_codes, surnames = distinct(surname)
-    # Code -1 (missing) → an extra "" slot at the end of each list.
-    names = np.concatenate([names, np.array([""], dtype=object)])
-    surnames = np.concatenate([surnames, np.array([""], dtype=object)])
-    name_codes = np.where(name_codes < 0, len(names) - 1, name_codes)
-    surname_codes = np.where(surname_codes < 0, len(surnames) - 1, surname_codes)
-    base = len(surnames)
-    pairs, unique_pairs = pd.factorize(name_codes.astype(np.int64) * base + surname_codes)
-    initials = [
-        names[p // base][len(surnames[p % base]) :][:1] or None for p in unique_pairs.tolist()
-    ]
-    return np.array([*initials, None], dtype=object).take(pairs)
+    names = np.append(names, "")  # code -1 (missing) → the last slot
+    # Per record, where its given name starts: its surname's length (0 when missing).
+    skip = np.array([len(s) for s in surnames.tolist()] + [0], dtype=np.int64)[surname_codes]
+    width = int(skip.max(initial=0)) + 1
+    pairs, unique_pairs = pd.factorize(
+        np.where(name_codes < 0, len(names) - 1, name_codes) * width + skip
+    )
+    texts, starts = names[unique_pairs // width].tolist(), (unique_pairs % width).tolist()
+    initials = [text[start : start + 1] or None for text, start in zip(texts, starts, strict=True)]
+    return np.array(initials, dtype=object).take(pairs)

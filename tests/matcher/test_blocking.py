@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from random import Random
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher import columns as c
-from matcher.blocking import block_pairs, one_edit_id_pairs, pairs_within_blocks
+from matcher.blocking import (
+    ID_FORM_18,
+    ID_FORM_BAD_CHECKSUM,
+    ID_FORM_CHECKSUM_OK,
+    ID_FORM_OTHER,
+    block_pairs,
+    encode,
+    id_encoding,
+    one_edit_id_pairs,
+    pairs_within_blocks,
+)
 from matcher.resident_id import checksum_char
 from matcher.settings import BlockingRule, MatchSettings
 
@@ -179,3 +190,52 @@ def test_block_pairs_read_categorical_keys_like_text() -> None:
     assert report == report_cat
     assert len(as_text) == 10  # one birth-date + surname block of five
     assert report.pairs_per_rule["phone"] == 1  # empty phones are missing
+
+
+_KEY_SAMPLES = (
+    _valid("41010219900101123"),  # valid
+    "410102199001011230",  # wrong check character (or, by chance, right: either is fine)
+    "41010219900101123X",
+    "4101021990010112X3",  # 18 ASCII characters, not shaped like a resident ID
+    "张10102199001011237",  # 18 characters, not ASCII
+    "E12345678",
+    "",
+    None,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(_KEY_SAMPLES), max_size=20),
+    st.randoms(use_true_random=False),
+    st.integers(min_value=0, max_value=2),
+)
+def test_categorical_keys_encode_like_text(
+    keys: list[str | None], random: Random, unused: int
+) -> None:
+    text = pd.Series(keys, dtype=object)
+    # Categories in any order, some never used, as dictionary-encoded columns may have them.
+    categories = [
+        *dict.fromkeys(k for k in keys if k is not None),
+        *(f"x{i}" for i in range(unused)),
+    ]
+    random.shuffle(categories)
+    categorical = text.astype(pd.CategoricalDtype(categories))
+    # Numbered in order of first appearance; missing and empty keys are -1.
+    first_seen = {k: i for i, k in enumerate(dict.fromkeys(k for k in keys if k is not None))}
+    expected = [-1 if k is None or k == "" else first_seen[k] for k in keys]
+    shapes = [_id_shape(k) for k in keys]
+    for column in (text, categorical):
+        codes, chars, form = id_encoding(column)
+        assert encode(column).tolist() == codes.tolist() == expected
+        assert list(zip(chars.tolist(), form.tolist(), strict=True)) == shapes
+
+
+def _id_shape(key: str | None) -> tuple[bytes, int]:
+    """Reference for ``id_encoding``'s bytes and ``ID_FORM_*`` of one key."""
+    if key is None or len(key) != 18 or not key.isascii():
+        return b"", ID_FORM_OTHER
+    if not (key[:17].isdigit() and key[17] in "0123456789X"):
+        return key.encode(), ID_FORM_18
+    right = checksum_char(key[:17]) == key[17]
+    return key.encode(), ID_FORM_CHECKSUM_OK if right else ID_FORM_BAD_CHECKSUM
