@@ -9,6 +9,7 @@ from __future__ import annotations
 import resource
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ from matcher.names import fuzzy_pinyin
 from matcher.scoring import (
     MATCH_WEIGHT,
     FSModel,
+    estimate_u,
     match_weights,
     name_term_frequencies,
     score_pairs,
@@ -140,14 +142,27 @@ def run_link(
         coded = prepare_records(records, columns=key_columns(settings))
         if manual is not None and manual_key is not None:
             manual = _local_manual(manual, doses[manual_key].to_numpy(), built.dose_record_ids)
-    with stage("block"):
-        candidates, report = block_pairs(coded, settings)
-    with stage("compare"):
-        scored = compare_pairs(coded, candidates, jw_thresholds=settings.name_jw_thresholds)
-        del candidates  # the levels carry the pair ids
-    with stage("train"):
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vaxlink-u") as background:
+        # u needs only the records: its random pairs are compared on a second core while the
+        # candidates are blocked and compared (numpy and rapidfuzz release the GIL).
+        u_estimate = None
         if model is None:
-            model = train_on_candidates(coded, scored, settings)
+            u_estimate = background.submit(
+                estimate_u,
+                coded,
+                sample_pairs=settings.u_sample_pairs,
+                seed=settings.seed,
+                jw_thresholds=settings.name_jw_thresholds,
+            )
+        with stage("block"):
+            candidates, report = block_pairs(coded, settings)
+        with stage("compare"):
+            scored = compare_pairs(coded, candidates, jw_thresholds=settings.name_jw_thresholds)
+            del candidates  # the levels carry the pair ids
+        with stage("train"):
+            if u_estimate is not None:
+                model = train_on_candidates(coded, scored, settings, u=u_estimate.result())
+    assert model is not None
     with stage("score"):
         frequencies = _name_frequencies(coded, name_counts, population)
         if frequencies is None:
@@ -203,11 +218,13 @@ def train_on_candidates(
     *,
     labelled_same: np.ndarray | None = None,
     labelled_different: np.ndarray | None = None,
+    u: dict[str, list[float]] | None = None,
 ) -> FSModel:
     """Train the model on compared candidate pairs.
 
     Seeds: pairs sharing a trusted resident ID, plus ``labelled_same`` (auditor decisions),
-    minus ``labelled_different``; the seeds' birth dates are compared as typed.
+    minus ``labelled_different``; the seeds' birth dates are compared as typed. ``u``: the
+    u-probabilities when already estimated (``scoring.estimate_u`` with these settings).
     """
     seed_mask = (levels[level_column("id")] == 3).to_numpy() & (
         records[p.TRUSTED_ID].notna().to_numpy()[levels[LEFT].to_numpy()]
@@ -227,6 +244,7 @@ def train_on_candidates(
         em_tolerance=settings.em_tolerance,
         seed=settings.seed,
         jw_thresholds=settings.name_jw_thresholds,
+        u=u,
     )
 
 

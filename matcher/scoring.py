@@ -268,9 +268,12 @@ def train_model(
     seed: int,
     jw_thresholds: tuple[float, ...],
     seed_overrides: dict[str, npt.NDArray[np.int8]] | None = None,
+    u: dict[str, list[float]] | None = None,
 ) -> FSModel:
-    """Estimate u on random pairs, then m and the prior by EM on the candidate pairs."""
-    u = estimate_u(records, sample_pairs=u_sample_pairs, seed=seed, jw_thresholds=jw_thresholds)
+    """Estimate u on random pairs (unless given: ``estimate_u``'s result), then m and the prior
+    by EM on the candidate pairs."""
+    if u is None:
+        u = estimate_u(records, sample_pairs=u_sample_pairs, seed=seed, jw_thresholds=jw_thresholds)
     m, share, iterations = estimate_m(
         levels,
         seed_mask=seed_mask,
