@@ -66,6 +66,7 @@ class LinkResult:
     blocking: BlockingReport
     stage_seconds: dict[str, float] = field(default_factory=dict)
     stage_peak_rss_mb: dict[str, float] = field(default_factory=dict)
+    persons: int = 0  # distinct person_id values among the records
 
     @property
     def review(self) -> pd.DataFrame:
@@ -76,7 +77,7 @@ class LinkResult:
         """Counts for summary.json."""
         return {
             "person_records": len(self.records),
-            "persons": int(self.records[c.PERSON_ID].nunique()),
+            "persons": self.persons,
             "candidate_pairs": self.blocking.total_pairs,
             "candidate_pairs_per_rule": self.blocking.pairs_per_rule,
             "capped_blocks_per_rule": self.blocking.capped_blocks,
@@ -198,7 +199,7 @@ def run_link(
         trusted_codes = column_codes(coded, p.TRUSTED_ID)
         del coded
     with stage("cluster"):
-        kept, records = _cluster(records, scored, manual, trusted_codes)
+        kept, records, persons = _cluster(records, scored, manual, trusted_codes)
         del scored
     return LinkResult(
         records=records,
@@ -208,6 +209,7 @@ def run_link(
         blocking=report,
         stage_seconds=seconds,
         stage_peak_rss_mb=peaks,
+        persons=persons,
     )
 
 
@@ -380,7 +382,7 @@ def _cluster(
     scored: pd.DataFrame,
     manual: ManualDecisions | None,
     trusted_codes: np.ndarray,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     match = scored[DECISION] == Decision.MATCH.value
     left = scored.loc[match, LEFT].to_numpy(dtype=np.int64)
     right = scored.loc[match, RIGHT].to_numpy(dtype=np.int64)
@@ -410,6 +412,7 @@ def _cluster(
             return (source + "|" + pd.Series(refs[rows]).astype(str)).to_numpy(dtype=object)
 
     records[c.PERSON_ID] = cluster_person_ids(clustering.labels, key_strings)
+    persons = len(np.unique(clustering.labels))
     if len(clustering.refused_left):
         n = len(records)
         code = scored[LEFT].to_numpy() * n + scored[RIGHT].to_numpy()
@@ -420,4 +423,4 @@ def _cluster(
         scored.loc[hit, "rules_fired"] = (
             scored.loc[hit, "rules_fired"].astype(str) + ";" + Rule.CLUSTER_CONFLICT.value
         ).str.strip(";")
-    return scored, records
+    return scored, records, persons

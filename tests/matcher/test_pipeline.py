@@ -83,6 +83,7 @@ def test_summary_reports_pairs_per_rule_and_stages(linked: LinkResult) -> None:
     summary = linked.summary()
     assert set(summary["candidate_pairs_per_rule"]) >= {"id_key", "phone", "id_one_edit"}
     assert summary["candidate_pairs"] <= sum(summary["candidate_pairs_per_rule"].values())
+    assert summary["persons"] == linked.records[c.PERSON_ID].nunique() < len(linked.records)
     assert set(summary["stage_seconds"]) == {
         "records",
         "block",
