@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from matcher.dictionary import distinct
+from matcher.dictionary import ObjectArray, arrow_strings, distinct, with_missing_slot
 
 EARLIEST: Final = pd.Timestamp("1890-01-01")
 # Excel's 1900 date system counts 1900-02-29, which did not exist, so from serial 61 on (all
@@ -37,9 +37,17 @@ _YMD_FORMS: Final[tuple[re.Pattern[str], ...]] = (
 )
 _EXCEL: Final = re.compile(r"[1-9]\d{4}(?:\.\d+)?")
 _DAYS_IN_MONTH: Final = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+# Common shapes, parsed without Python (see ``_common_ymd``).
+_COMMON_FORM: Final = (
+    "^(?P<y>[0-9]{4})(?P<s>[-/.年]?)(?P<m>[0-9]{1,2})(?P<t>[-/.月]?)(?P<d>[0-9]{1,2})"
+    "(?P<u>[日号]?)$"
+)
 # Calendar dates pandas can hold in datetime64[ns].
 _MIN_YEAR: Final = 1678
 _MAX_YEAR: Final = 2261
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 def _as_text(value: object) -> str:
@@ -69,14 +77,54 @@ def _ymd_of(text: str) -> tuple[int, int, int]:
     return 0, 0, 0
 
 
-def _ymd(texts: pd.Series) -> pd.DataFrame:
-    """Integer year/month/day columns, 0 where no form matched."""
-    rows = [_ymd_of(t) for t in texts.tolist()]
-    return pd.DataFrame(
-        np.array(rows, dtype=np.int64).reshape(-1, 3),
-        index=texts.index,
-        columns=["year", "month", "day"],
+def _common_ymd(uniques: ObjectArray) -> tuple[IntArray, BoolArray]:
+    """(year, month, day) rows of the values in a common shape, parsed by Arrow with the same
+    results as ``_ymd_of`` (other rows 0), and which values those are.
+
+    Common shapes: ASCII digits as ``2021-6-1`` (one of ``-/.`` twice), ``2021年6月1日`` (no spaces
+    or time) and ``20210601``. NFKC and ``strip`` leave texts of these characters unchanged.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = pc.extract_regex(arrow_strings(uniques), _COMMON_FORM)
+    parts = {name: found.field(name) for name in ("y", "s", "m", "t", "d", "u")}
+    common = pc.and_(found.is_valid(), _common_shape(parts))
+    ymd = np.zeros((len(uniques), 3), dtype=np.int64)
+    for column, name in enumerate(("y", "m", "d")):
+        ymd[:, column] = pc.cast(pc.if_else(common, parts[name], "0"), pa.int64()).to_numpy()
+    return ymd, np.asarray(common.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _common_shape(parts: dict[str, Any]) -> Any:
+    """Which ``_COMMON_FORM`` matches are a ``_YMD_FORMS`` shape: separators ``-/.`` twice the
+    same, 年 and 月, or none with two-digit month and day (``_COMMON_FORM`` admits more)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    sep, sep2 = parts["s"], parts["t"]
+    same_sep = pc.and_(pc.equal(sep, sep2), pc.is_in(sep, pa.array(list("-/."))))
+    month_day = pc.binary_join_element_wise(parts["m"], parts["d"], "")
+    eight_digits = pc.and_(
+        pc.equal(pc.binary_join_element_wise(sep, sep2, ""), ""),
+        pc.equal(pc.binary_length(month_day), 4),
     )
+    return pc.or_(
+        pc.and_(pc.or_(same_sep, eight_digits), pc.equal(parts["u"], "")),
+        pc.and_(pc.equal(sep, "年"), pc.equal(sep2, "月")),
+    )
+
+
+def _ymd(uniques: ObjectArray) -> tuple[IntArray, BoolArray]:
+    """(year, month, day) rows of distinct cell values (0 where no form matches), and which
+    values are empty (``EMPTY_TEXTS``, after NFKC and strip)."""
+    ymd, common = _common_ymd(uniques)
+    rest = np.flatnonzero(~common)
+    texts = [_nfkc(_as_text(u)).strip() for u in uniques[rest].tolist()]
+    ymd[rest] = np.array([_ymd_of(t) for t in texts], dtype=np.int64).reshape(-1, 3)
+    empty = np.zeros(len(uniques), dtype=bool)
+    empty[rest] = [t.casefold() in EMPTY_TEXTS for t in texts]
+    return ymd, empty
 
 
 def _calendar_ok(
@@ -88,25 +136,23 @@ def _calendar_ok(
     return month_ok & (day >= 1) & (day <= last) & (year >= 1)
 
 
-def _parse_texts(
-    texts: pd.Series, latest: pd.Timestamp, earliest: pd.Timestamp
-) -> tuple[pd.Series, pd.Series]:
-    """(dates, reasons) of already-normalised texts, index-aligned."""
-    empty = texts.str.casefold().isin(EMPTY_TEXTS).to_numpy()
-    parts = _ymd(texts)
-    year, month, day = (parts[c].to_numpy() for c in ("year", "month", "day"))
+def _judge(
+    ymd: IntArray, empty: BoolArray, latest: pd.Timestamp, earliest: pd.Timestamp
+) -> tuple[npt.NDArray[np.datetime64], ObjectArray]:
+    """(dates, reasons) of (year, month, day) rows; ``empty`` rows get no reason."""
+    year, month, day = ymd[:, 0], ymd[:, 1], ymd[:, 2]
     matched = year > 0
     valid = matched & _calendar_ok(year, month, day)
     in_range = valid & (year >= _MIN_YEAR) & (year <= _MAX_YEAR)
-    dates = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[ns]")
-    dates[in_range] = pd.to_datetime(parts[in_range], errors="coerce")
+    dates = np.full(len(ymd), np.datetime64("NaT", "ns"))
+    dates[in_range] = _dates(year[in_range], month[in_range], day[in_range])
 
     def label(i: int) -> str:
         return f"{year[i]:04d}-{month[i]:02d}-{day[i]:02d}"
 
-    before = valid & ((year < _MIN_YEAR) | (dates < earliest).to_numpy())
-    future = valid & ((year > _MAX_YEAR) | (dates > latest).to_numpy())
-    reasons = np.full(len(texts), None, dtype=object)
+    before = valid & ((year < _MIN_YEAR) | (dates < pd.Timestamp(earliest).to_datetime64()))
+    future = valid & ((year > _MAX_YEAR) | (dates > pd.Timestamp(latest).to_datetime64()))
+    reasons = np.full(len(ymd), None, dtype=object)
     reasons[~matched] = UNPARSABLE
     for i in np.flatnonzero(matched & ~valid).tolist():
         reasons[i] = f"impossible date {label(i)}"
@@ -115,8 +161,14 @@ def _parse_texts(
         reasons[i] = f"date {label(i)} is in the future"
     reasons[empty] = None
     bad = before | future
-    dates[bad] = pd.NaT
-    return dates, pd.Series(reasons, index=texts.index, dtype=object)
+    dates[bad] = np.datetime64("NaT", "ns")
+    return dates, reasons
+
+
+def _dates(year: IntArray, month: IntArray, day: IntArray) -> npt.NDArray[np.datetime64]:
+    """``datetime64[ns]`` of valid calendar dates."""
+    months = ((year - 1970) * 12 + month - 1).astype("M8[M]")
+    return (months.astype("M8[D]") + (day - 1).astype("m8[D]")).astype("M8[ns]")
 
 
 def parse_dates(
@@ -137,10 +189,10 @@ def parse_dates(
         good and for empty cells (missing, blank, or one of ``EMPTY_TEXTS``).
     """
     codes, uniques = distinct(values)
-    texts = pd.Series([_nfkc(_as_text(u)).strip() for u in uniques], dtype=object)
-    dates, reasons = _parse_texts(texts, latest, earliest)
-    date_values = np.append(dates.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
-    reason_values = np.array([*reasons.tolist(), None], dtype=object)
+    ymd, empty = _ymd(uniques)
+    dates, reasons = _judge(ymd, empty, latest, earliest)
+    date_values = np.append(dates, np.datetime64("NaT", "ns"))
+    reason_values = with_missing_slot(reasons)
     return (
         pd.Series(
             date_values.take(codes), index=values.index, name=values.name, dtype="datetime64[ns]"

@@ -6,15 +6,24 @@ import re
 import unicodedata
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from matcher.columns import FEMALE, MALE, UNKNOWN_SEX
-from matcher.dictionary import distinct, expand, is_dictionary
+from matcher.dictionary import (
+    arrow_strings,
+    ascii_matrix,
+    distinct,
+    expand,
+    is_dictionary,
+    text_ids,
+    with_missing_slot,
+)
 
 # GB/T 2261.1: 1 male, 2 female, 0 unknown, 9 not stated. Anything not listed is unknown.
 SEX_CODES: Final[dict[str, str]] = {
@@ -38,6 +47,7 @@ _MOBILE: Final = re.compile(r"^1[3-9]\d{9}$")
 # A placeholder: the 8-digit subscriber part (after the 3-digit network prefix) is one repeated
 # digit, e.g. 13800000000, 13988888888. Real numbers of that shape are rare vanity numbers.
 _PLACEHOLDER: Final = re.compile(r"^\d{3}(\d)\1{7}$")
+_CLEAN_MOBILE: Final = r"^1[3-9][0-9]{9}$"  # RE2: ASCII digits only
 
 
 def _as_text(value: object) -> str:
@@ -93,22 +103,34 @@ def normalise_phones(values: pd.Series) -> pd.Series:
     real are left to term-frequency adjustment in scoring.
     """
     codes, uniques = distinct(values)
-    # Fast path, vectorised: a clean 11-digit mobile (the vast majority) needs no clean-up.
-    is_text = np.array([isinstance(u, str) for u in uniques], dtype=bool)
-    strings = pa.array(np.where(is_text, uniques, ""), type=pa.string())
-    clean = pc.match_substring_regex(strings, r"^1[3-9][0-9]{9}$").to_numpy(zero_copy_only=False)
-    clean &= is_text
-    out = np.full(len(uniques) + 1, None, dtype=object)
-    candidates = np.flatnonzero(clean)
-    digits = np.array(uniques[candidates].tolist(), dtype="S11").view(np.uint8).reshape(-1, 11)
-    # Placeholder: the subscriber part (digits 4-11) is one repeated digit.
-    placeholder = (digits[:, 4:] == digits[:, 3:4]).all(axis=1)
-    out[candidates[~placeholder]] = uniques[candidates[~placeholder]]
+    strings = arrow_strings(uniques)
+    clean, keep = _clean_mobiles(strings)
+    out = np.full(len(uniques), None, dtype=object)
+    out[keep] = uniques[keep]
     rest = np.flatnonzero(~clean)
-    if len(rest):
-        out[rest] = [
-            _phone(unicodedata.normalize("NFKC", _as_text(u)).strip()) for u in uniques[rest]
-        ]
-    return expand(
-        codes, out, index=values.index, dictionary=is_dictionary(values), name=values.name
+    out[rest] = [_phone(unicodedata.normalize("NFKC", _as_text(u)).strip()) for u in uniques[rest]]
+    # The results as Arrow text, for ids that spare ``expand`` hashing every phone number.
+    mobiles = pc.replace_with_mask(
+        pc.if_else(pa.array(keep), strings, pa.scalar(None, pa.string())),
+        pa.array(~clean),
+        pa.array(out[rest], type=pa.string()),
     )
+    return expand(
+        codes,
+        with_missing_slot(out),
+        ids=np.append(text_ids(mobiles, 11), -1),
+        index=values.index,
+        dictionary=is_dictionary(values),
+        name=values.name,
+    )
+
+
+def _clean_mobiles(strings: Any) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Which Arrow strings are already a clean 11-digit mobile (no clean-up needed: the fast
+    path, vectorised), and which of those are kept: not placeholders, whose subscriber part
+    (digits 4-11) is one repeated digit."""
+    clean = np.asarray(pc.fill_null(pc.match_substring_regex(strings, _CLEAN_MOBILE), False))
+    digits = ascii_matrix(strings.filter(pa.array(clean)), 11)
+    keep = clean.copy()
+    keep[clean] = ~(digits[:, 4:] == digits[:, 3:4]).all(axis=1)
+    return clean, keep

@@ -10,7 +10,7 @@ accept plain object columns too, so callers need not care which they got.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -39,9 +39,12 @@ def from_arrow(array: Any) -> pd.Series:
     chunks = _dictionary_chunks(array)
     if not chunks:
         return dictionary_column(np.empty(0, dtype=np.int64), np.empty(0, dtype=object))
+    # Every block's distinct values, trimmed, blanks as nulls; one hash pass merges them.
     entries = pa.concat_arrays([chunk.dictionary.cast(pa.string()) for chunk in chunks])
+    entries = pc.utf8_trim_whitespace(entries)
+    entries = pc.if_else(pc.equal(entries, ""), pa.scalar(None, pa.string()), entries)
     merged = pc.dictionary_encode(entries)
-    # Row → its entry in ``entries`` (chunk offset + local index), then → merged code.
+    # Row → its entry (block offset + local index) → merged code; -1 where null or blank.
     rows = np.empty(sum(len(chunk) for chunk in chunks), dtype=np.int64)
     start = offset = 0
     for chunk in chunks:
@@ -49,22 +52,9 @@ def from_arrow(array: Any) -> pd.Series:
         rows[start : start + len(chunk)] = np.where(local >= 0, local + offset, -1)
         start += len(chunk)
         offset += len(chunk.dictionary)
-    entry_codes = np.append(merged.indices.to_numpy(zero_copy_only=False), -1)
-    codes = entry_codes[rows]  # -1 (null cell) picks the last slot
-    dictionary = merged.dictionary
-    trimmed = pc.utf8_trim_whitespace(dictionary)
-    values = np.asarray(trimmed.to_numpy(zero_copy_only=False), dtype=object)
-    if not trimmed.equals(dictionary):
-        return _recode(codes, values)  # trimming made some values equal or blank
-    # Still distinct: only an empty-string entry has to go.
-    blank = pc.index(dictionary, "").as_py()
-    if blank < 0:
-        return dictionary_column(codes, values)
-    lookup = np.arange(len(values) + 1, dtype=np.int64)
-    lookup[blank] = -1
-    lookup[blank + 1 :] -= 1
-    lookup[-1] = -1  # code -1 (null cell) stays missing
-    return dictionary_column(lookup[codes], np.delete(values, blank))
+    entry_codes = np.append(merged.indices.fill_null(-1).to_numpy(zero_copy_only=False), -1)
+    values = np.asarray(merged.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+    return dictionary_column(entry_codes[rows], values)  # -1 (null cell) picks the last slot
 
 
 def _dictionary_chunks(array: Any) -> list[Any]:
@@ -189,27 +179,130 @@ def constant(value: str | None, length: int) -> pd.Series:
 
 def expand(
     codes: npt.NDArray[np.integer[Any]],
-    values: npt.NDArray[Any],
+    values: Any,
     *,
     index: pd.Index | None = None,
     dictionary: bool = False,
     name: Hashable | None = None,
+    ids: npt.NDArray[np.integer[Any]] | None = None,
 ) -> pd.Series:
     """A per-row column from one value per distinct input: row ``i`` gets ``values[codes[i]]``.
 
-    ``values`` ends with the value for missing input (code -1 picks the last element). With
-    ``dictionary`` an object-valued result is dictionary-encoded (values that coincide share
-    a category, ``None`` is missing); otherwise, and for typed values, a plain column.
+    ``values`` (a numpy or Arrow array) ends with the value for missing input (code -1 picks
+    the last element). With ``dictionary`` an object-valued result is dictionary-encoded
+    (values that coincide share a category, ``None`` is missing); otherwise, and for typed
+    values, a plain column. ``ids``, one integer per value that is equal exactly when the
+    values are (-1 for missing; see ``text_ids``), makes the encoding hash those integers
+    instead of the values: the same categories in the same order, faster for text.
     """
-    if dictionary and values.dtype == object:
-        merged, categories = pd.factorize(values, use_na_sentinel=True)
-        series = dictionary_column(merged[codes], np.asarray(categories, dtype=object))
+    if dictionary and ids is not None:
+        value_codes, first = _encode_ids(ids)
+        series = _expanded(codes, value_codes, _objects(values.take(first)))
     else:
-        series = pd.Series(values.take(codes), dtype=values.dtype, copy=False)
+        values = values if isinstance(values, np.ndarray) else _objects(values)
+        if dictionary and values.dtype == object:
+            merged, categories = pd.factorize(values, use_na_sentinel=True)
+            series = _expanded(codes, merged, np.asarray(categories, dtype=object))
+        else:
+            series = pd.Series(values.take(codes), dtype=values.dtype, copy=False)
     if index is not None:
         series.index = index
     series.name = name
     return series
+
+
+def _expanded(
+    codes: npt.NDArray[np.integer[Any]], value_codes: npt.NDArray[Any], categories: ObjectArray
+) -> pd.Series:
+    """Categorical of ``categories[value_codes[codes]]``, gathered straight into small codes."""
+    small = value_codes.astype(_code_dtype(len(categories)))
+    return pd.Series(_from_codes(small[codes], pd.Index(categories, dtype=object), distinct=True))
+
+
+def _encode_ids(ids: npt.NDArray[np.integer[Any]]) -> tuple[npt.NDArray[np.intp], Any]:
+    """Codes of ``ids`` in order of first appearance (-1 for id -1), as ``pd.factorize`` gives
+    them, and the position where each code first appears."""
+    codes, uniques = pd.factorize(ids)
+    # Codes are numbered in order of first appearance: the running maximum grows there.
+    running = np.maximum.accumulate(codes)
+    first = np.flatnonzero(np.diff(running, prepend=-1) > 0)
+    missing = np.flatnonzero(uniques == -1)
+    if len(missing):
+        at = missing[0]
+        first = np.delete(first, at)
+        codes = np.where(codes == at, -1, codes - (codes > at))
+    return codes, first
+
+
+def _objects(values: Any) -> ObjectArray:
+    """A numpy or Arrow array as an object array (``None`` for Arrow nulls)."""
+    if isinstance(values, np.ndarray):
+        return values.astype(object, copy=False)
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def arrow_strings(values: ObjectArray) -> Any:
+    """Arrow strings of the ``str`` values; other values, and text UTF-8 cannot encode (lone
+    surrogates), are null."""
+    import pyarrow as pa
+
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        try:
+            return pa.array(values, type=pa.string())
+        except UnicodeEncodeError:
+            pass
+    return pa.array([v if _encodable(v) else None for v in values], type=pa.string())
+
+
+def _encodable(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def ascii_matrix(strings: Any, width: int) -> npt.NDArray[np.uint8]:
+    """(n, width) byte matrix of n Arrow strings that all have ``width`` bytes (no nulls)."""
+    if len(strings) == 0:
+        return np.zeros((0, width), dtype=np.uint8)
+    start = strings.offset
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32)[start : start + len(strings) + 1]
+    data = np.frombuffer(strings.buffers()[2], dtype=np.uint8)
+    return data[offsets[0] : offsets[-1]].reshape(-1, width)
+
+
+_DIGIT_X: Final = np.full(256, 255, dtype=np.uint8)
+_DIGIT_X[np.frombuffer(b"0123456789X", dtype=np.uint8)] = np.arange(11, dtype=np.uint8)
+
+
+def text_ids(text: Any, width: int) -> npt.NDArray[np.int64]:
+    """``ids`` for ``expand`` of Arrow strings: equal exactly when the strings are, -1 for null.
+
+    A string of ``width`` (at most 18) characters from ``0-9`` and ``X`` (ID numbers, phones)
+    is its base-11 value, computed without hashing; other strings get negative ids by hashing.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not 0 < width <= 18:
+        raise ValueError(f"width {width} is not in 1..18")
+    ids = np.full(len(text), -1, dtype=np.int64)
+    at = np.flatnonzero(np.asarray(pc.fill_null(pc.equal(pc.binary_length(text), width), False)))
+    digits = _DIGIT_X[np.ascontiguousarray(ascii_matrix(text.take(at), width).T)]
+    numeric = digits.max(axis=0, initial=0) <= 10
+    value = np.zeros(len(at), dtype=np.int64)
+    for row in digits:
+        value *= 11
+        value += row
+    ids[at[numeric]] = value[numeric]
+    other = np.asarray(text.is_valid(), dtype=bool)
+    other[at[numeric]] = False
+    codes, _ = pd.factorize(text.filter(pa.array(other)).to_numpy(zero_copy_only=False))
+    ids[other] = -2 - codes
+    return ids
 
 
 def sorted_dictionary(values: pd.Series) -> pd.Series:

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
-from typing import Final
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from opencc import OpenCC
 from pypinyin import lazy_pinyin
@@ -42,7 +43,14 @@ from matcher.columns import (
     SURNAME,
     SURNAME_PINYIN,
 )
-from matcher.dictionary import distinct, expand, is_dictionary
+from matcher.dictionary import (
+    ObjectArray,
+    arrow_strings,
+    distinct,
+    expand,
+    is_dictionary,
+    with_missing_slot,
+)
 
 NAME_COLUMNS: Final[tuple[str, ...]] = (
     NAME_NORM,
@@ -193,8 +201,10 @@ def _simplify(norms: list[str]) -> list[str]:
     out = _T2S.convert("\n".join(norms)).split("\n")
     if len(out) != len(norms):  # never expected: names hold no newline
         out = [_T2S.convert(n) for n in norms]
-    for i, (before, after) in enumerate(zip(norms, out, strict=True)):
-        if before == after or len(before) != len(after):
+    changed = np.flatnonzero(np.array(norms, dtype=object) != np.array(out, dtype=object))
+    for i in changed.tolist():
+        before, after = norms[i], out[i]
+        if len(before) != len(after):
             continue
         if before[0] in _KEEP_FIRST or not _KEEP_ANYWHERE.isdisjoint(before):
             chars = list(after)
@@ -274,55 +284,119 @@ def _as_text(value: object) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def _plain_hanzi(values: list[object]) -> list[bool]:
+def _plain_mask(values: Sequence[object] | ObjectArray) -> npt.NDArray[np.bool_]:
     """True for strings of U+4E00–U+9FFF ideographs only: NFKC-stable, no dots or spaces."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    texts = pa.array([v if isinstance(v, str) else None for v in values], type=pa.string())
+    if not isinstance(values, np.ndarray):
+        values = np.fromiter(values, dtype=object, count=len(values))
+    texts = arrow_strings(values)
     found = pc.match_substring_regex(texts, "^[\u4e00-\u9fff]+$").fill_null(False)
-    return [bool(x) for x in found.to_numpy(zero_copy_only=False)]
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _keys_of_uniques(uniques: Iterable[object]) -> dict[str, list[object]]:
     """All name columns for each distinct raw name, as lists in ``NAME_COLUMNS`` order."""
-    uniques = list(uniques)
-    plain = _plain_hanzi(uniques)
-    # Names of plain CJK ideographs only (most of them) are already normalised.
-    normed: list[tuple[str, bool]] = [
-        (_as_text(u), False) if is_plain else _normalise_text(_as_text(u))
-        for u, is_plain in zip(uniques, plain, strict=True)
-    ]
-    norms = [n for n, _ in normed]
-    is_latin = [latin for _, latin in normed]
-    chinese_at = [i for i, (n, latin) in enumerate(normed) if n and not latin]
-    simplified: list[str | None] = [n if n else None for n in norms]
-    for i, s in zip(chinese_at, _simplify([norms[i] for i in chinese_at]), strict=True):
-        simplified[i] = s
+    return {column: values.tolist() for column, values in _name_keys(list(uniques)).items()}
 
-    size = len(norms)
-    pinyin: list[str | None] = [None] * size
-    tokens: list[str | None] = [None] * size
-    surname: list[str | None] = [None] * size
-    surname_py: list[str | None] = [None] * size
-    cache = _PinyinCache()
-    for i in range(size):
-        simp = simplified[i]
-        if simp is None:
-            continue
-        if is_latin[i]:
-            pinyin[i], tokens[i] = _latin_keys(simp)
-        else:
-            pinyin[i], tokens[i], surname[i], surname_py[i] = _chinese_keys(simp, cache)
+
+def _name_keys(uniques: list[object]) -> dict[str, npt.NDArray[Any]]:
+    """All name columns (``NAME_COLUMNS``) for each distinct raw name, as arrays."""
+    norm, is_latin = _normalised(uniques)
+    chinese = np.flatnonzero(pd.notna(norm) & ~is_latin)
+    simplified = norm.copy()
+    simplified[chinese] = _simplify(norm[chinese].tolist())
     return {
-        NAME_NORM: [n if n else None for n in norms],
-        NAME_SIMPLIFIED: list(simplified),
-        NAME_PINYIN: list(pinyin),
-        NAME_TOKENS: list(tokens),
-        SURNAME: list(surname),
-        SURNAME_PINYIN: list(surname_py),
-        NAME_IS_LATIN: [bool(n) and latin for n, latin in zip(norms, is_latin, strict=True)],
+        NAME_NORM: norm,
+        NAME_SIMPLIFIED: simplified,
+        **_pinyin_keys(simplified, is_latin, chinese),
+        NAME_IS_LATIN: is_latin,
     }
+
+
+def _normalised(uniques: list[object]) -> tuple[ObjectArray, npt.NDArray[np.bool_]]:
+    """``NAME_NORM`` (``None`` when blank) and whether the name is Latin, per raw name."""
+    norm = np.fromiter(uniques, dtype=object, count=len(uniques))
+    is_latin = np.zeros(len(uniques), dtype=bool)
+    # Names of plain CJK ideographs only (most of them) are already normalised.
+    for i in np.flatnonzero(~_plain_mask(norm)).tolist():
+        norm[i], is_latin[i] = _normalise_text(_as_text(uniques[i]))
+    norm[norm == ""] = None
+    return norm, is_latin & pd.notna(norm)
+
+
+def _pinyin_keys(
+    simplified: ObjectArray, is_latin: npt.NDArray[np.bool_], chinese: npt.NDArray[np.intp]
+) -> dict[str, ObjectArray]:
+    """``_PINYIN_COLUMNS`` per name: vectorised for the simplified names of plain ideographs
+    (most of them), name by name for the others."""
+    columns = {column: np.full(len(simplified), None, dtype=object) for column in _PINYIN_COLUMNS}
+    cache = _PinyinCache()
+    plain = chinese[_plain_mask(simplified[chinese])]
+    for column, values in _plain_chinese_keys(simplified[plain], cache).items():
+        columns[column][plain] = values
+    named = np.flatnonzero(pd.notna(simplified))
+    for i in named[~np.isin(named, plain)].tolist():
+        simp = simplified[i]
+        keys = _latin_keys(simp) if is_latin[i] else _chinese_keys(simp, cache)
+        for column, value in zip(_PINYIN_COLUMNS, keys, strict=False):
+            columns[column][i] = value
+    return columns
+
+
+# The columns ``_chinese_keys`` gives, in its order (``_latin_keys`` gives the first two).
+_PINYIN_COLUMNS: Final = (NAME_PINYIN, NAME_TOKENS, SURNAME, SURNAME_PINYIN)
+
+
+def _plain_chinese_keys(simplified: ObjectArray, cache: _PinyinCache) -> dict[str, ObjectArray]:
+    """``_chinese_keys`` of simplified names of U+4E00–U+9FFF ideographs only, vectorised: the
+    pinyin is looked up once per distinct surname and given name."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names = pa.array(simplified, type=pa.string())
+    head = pc.utf8_slice_codeunits(names, 0, 2)
+    compound = pc.and_(
+        pc.is_in(head, pa.array(list(COMPOUND_SURNAMES))), pc.greater(pc.utf8_length(names), 2)
+    )
+    surname = pc.if_else(compound, head, pc.utf8_slice_codeunits(names, 0, 1))
+    rest = pc.if_else(
+        compound, pc.utf8_slice_codeunits(names, 2), pc.utf8_slice_codeunits(names, 1)
+    )
+    surname_py, rest_py = _per_distinct(surname, cache.surname), _per_distinct(rest, cache.part)
+    has_surname, has_rest = pc.not_equal(surname_py, ""), pc.not_equal(rest_py, "")
+    in_order = pc.less_equal(surname_py, rest_py)  # sorted(tokens)
+    both = pc.if_else(
+        in_order,
+        pc.binary_join_element_wise(surname_py, rest_py, " "),
+        pc.binary_join_element_wise(rest_py, surname_py, " "),
+    )
+    tokens = pc.if_else(has_surname, pc.if_else(has_rest, both, surname_py), rest_py)
+    return {
+        NAME_PINYIN: _blank_none(pc.binary_join_element_wise(surname_py, rest_py, "")),
+        NAME_TOKENS: _blank_none(tokens),
+        SURNAME: _blank_none(surname),
+        SURNAME_PINYIN: _blank_none(surname_py),
+    }
+
+
+def _per_distinct(texts: Any, function: Callable[[str], str]) -> Any:
+    """``function`` of each Arrow string, called once per distinct string."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(texts)
+    results = [function(text) for text in encoded.dictionary.to_pylist()]
+    return pa.array(results, type=pa.string()).take(encoded.indices)
+
+
+def _blank_none(texts: Any) -> ObjectArray:
+    """Arrow strings as objects, ``None`` for empty ones."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = pc.if_else(pc.equal(texts, ""), pa.scalar(None, pa.string()), texts)
+    return np.asarray(texts.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def normalise_names(names: pd.Series) -> pd.DataFrame:
@@ -334,12 +408,12 @@ def normalise_names(names: pd.Series) -> pd.DataFrame:
         ``None`` everywhere and ``False``.
     """
     codes, uniques = distinct(names)
-    keys = _keys_of_uniques(uniques.tolist())
+    keys = _name_keys(uniques.tolist())
     columns: dict[str, pd.Series] = {}
     for column in NAME_COLUMNS:
-        dtype = bool if column == NAME_IS_LATIN else object
         # One extra slot for missing names: code -1 takes the last element.
-        values = np.array([*keys[column], False if dtype is bool else None], dtype=dtype)
+        values = keys[column]
+        values = np.append(values, False) if column == NAME_IS_LATIN else with_missing_slot(values)
         columns[column] = expand(
             codes, values, index=names.index, dictionary=is_dictionary(names), name=column
         )

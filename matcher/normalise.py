@@ -79,7 +79,9 @@ def _blank(values: pd.Series) -> npt.NDArray[np.bool_]:
     import pyarrow.compute as pc
 
     codes, uniques = distinct(values)
-    text = pa.array([u if isinstance(u, str) else str(u) for u in uniques], type=pa.string())
+    if pd.api.types.infer_dtype(uniques, skipna=False) != "string":
+        uniques = np.array([u if isinstance(u, str) else str(u) for u in uniques], dtype=object)
+    text = pa.array(uniques, type=pa.string())
     empty = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0)
     blank = np.append(np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool), True)
     return blank[codes]

@@ -39,7 +39,7 @@ from matcher.columns import (
     MALE,
     UNKNOWN_SEX,
 )
-from matcher.dictionary import distinct, expand, is_dictionary
+from matcher.dictionary import ascii_matrix, distinct, expand, is_dictionary, text_ids
 from matcher.doc_types import DocType
 from matcher.regions import PROVINCES
 
@@ -219,25 +219,45 @@ def normalise_ids(
     if len(declared) and (declared == declared[0]).all():  # one declared type: items = numbers
         row_item, item_declared = number_codes, np.full(len(texts), declared[0], dtype=np.int8)
     else:  # items = distinct (number, declared type) pairs
-        row_item, pairs = pd.factorize(number_codes.astype(np.int64) * 16 + declared + 1)
-        texts, item_declared = texts.take(pa.array(pairs // 16)), (pairs % 16 - 1).astype(np.int8)
+        row_item, item_number, item_declared = _pairs(number_codes, declared, len(texts))
+        texts = texts.take(pa.array(item_number))
     items = _analyse(dtp.clean_numbers(texts), item_declared, latest or _today())
     dictionary = is_dictionary(id_number)
     columns = {
-        name: expand(row_item, values, index=id_number.index, dictionary=dictionary, name=name)
-        for name, values in items.items()
+        name: expand(
+            row_item, values, ids=ids, index=id_number.index, dictionary=dictionary, name=name
+        )
+        for name, (values, ids) in items.items()
     }
     return pd.DataFrame(columns, index=id_number.index, copy=False)
 
 
-def _ascii_matrix(strings: Any, width: int) -> npt.NDArray[np.uint8]:
-    """(n, width) byte matrix of n pure-ASCII strings that all have ``width`` characters."""
-    if len(strings) == 0:
-        return np.zeros((0, width), dtype=np.uint8)
-    start = strings.offset
-    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32)[start : start + len(strings) + 1]
-    data = np.frombuffer(strings.buffers()[2], dtype=np.uint8)
-    return data[offsets[0] : offsets[-1]].reshape(-1, width)
+def _pairs(
+    number_codes: IntArray, declared: npt.NDArray[np.int8], n_numbers: int
+) -> tuple[npt.NDArray[np.intp], IntArray, npt.NDArray[np.int8]]:
+    """The distinct (number, declared type) pairs in order of first row, as ``pd.factorize``
+    numbers them: each row's pair, and each pair's number and declared code.
+
+    Counted in a dense table (numbers × declared codes present) rather than by hashing rows.
+    """
+    n = len(number_codes)
+    slots = len(dtp.DOC_TYPES) + 1  # declared codes -1 (unknown) … len(DOC_TYPES) - 1
+    present = np.flatnonzero(np.bincount(declared.astype(np.intp) + 1, minlength=slots)) - 1
+    size = n_numbers * len(present)
+    if not n or size > 4 * n:  # many declared types: a dense table would be too large
+        row_pair, pairs = pd.factorize(number_codes.astype(np.int64) * 16 + declared + 1)
+        return row_pair, pairs // 16, (pairs % 16 - 1).astype(np.int8)
+    kind = np.zeros(slots, dtype=np.int64)
+    kind[present + 1] = np.arange(len(present))
+    key = number_codes.astype(np.int64) * len(present) + kind[declared + 1]
+    first = np.full(size, n, dtype=np.int64)
+    np.minimum.at(first, key, np.arange(n))
+    is_first = np.zeros(n, dtype=bool)
+    is_first[first[first < n]] = True
+    pairs = key[is_first]  # in order of first row
+    rank = np.empty(size, dtype=np.intp)
+    rank[pairs] = np.arange(len(pairs))
+    return rank[key], pairs // len(present), present[pairs % len(present)].astype(np.int8)
 
 
 def _upgrade_matrix(m15: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
@@ -251,11 +271,24 @@ def _upgrade_matrix(m15: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     return out
 
 
-def _birth_dates(digits: IntArray, latest: dt.date) -> tuple[BoolArray, npt.NDArray[Any]]:
-    """Plausibility mask and datetime64[ns] birth dates (NaT if implausible) of 18-digit rows."""
-    year = digits[:, 6:10] @ [1000, 100, 10, 1]
-    month = digits[:, 10:12] @ [10, 1]
-    day = digits[:, 12:14] @ [10, 1]
+def _digit_rows(matrix: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """Digit values of a byte matrix, one contiguous row per character position ("X" → 40)."""
+    return np.ascontiguousarray(matrix.T) - np.uint8(48)
+
+
+def _value(digits: npt.NDArray[np.uint8], start: int, stop: int) -> IntArray:
+    """The decimal number written by digit rows ``start:stop``."""
+    value = digits[start].astype(np.int64)
+    for row in digits[start + 1 : stop]:
+        value *= 10
+        value += row
+    return value
+
+
+def _birth_dates(digits: npt.NDArray[np.uint8], latest: dt.date) -> tuple[BoolArray, Any]:
+    """Plausibility mask and datetime64[ns] birth dates (NaT if implausible) of 18-digit
+    numbers (digit rows as ``_digit_rows`` gives them)."""
+    year, month, day = _value(digits, 6, 10), _value(digits, 10, 12), _value(digits, 12, 14)
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     month_days = _DAYS_IN_MONTH[np.clip(month - 1, 0, 11)] + (leap & (month == 2))
     ok = (year >= 1800) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
@@ -265,24 +298,37 @@ def _birth_dates(digits: IntArray, latest: dt.date) -> tuple[BoolArray, npt.NDAr
     return ok, np.where(ok, dates, np.datetime64("NaT")).astype("M8[ns]")
 
 
-def _resident_features(clean: Any, latest: dt.date) -> dict[str, npt.NDArray[Any]]:
-    """Per-number ladder results for every 18-char (17 digits + [0-9X]) or 15-digit number."""
+def _checksum_ok(digits: npt.NDArray[np.uint8], check: npt.NDArray[np.uint8]) -> BoolArray:
+    """Whether ``check`` (bytes) is the MOD 11-2 check character of digit rows 0-16."""
+    total = np.zeros(digits.shape[1], dtype=np.int16)
+    for row, weight in zip(digits[:17], WEIGHTS, strict=True):
+        total += row * np.int16(weight)
+    return _CHECK_BYTES[total % 11] == check
+
+
+def _resident_features(clean: Any, latest: dt.date) -> dict[str, Any]:
+    """Per-number ladder results for every 18-char (17 digits + [0-9X]) or 15-digit number.
+
+    ``key`` is ``clean`` with each 15-digit number upgraded (an Arrow array); ``sex`` and
+    ``province`` are codes into ``_SEX_VALUES`` and ``_PROVINCE_VALUES``.
+    """
     n = len(clean)
     shaped = dtp.matches(clean, _RESIDENT_SHAPE)
-    is18 = shaped & (np.asarray(pc.fill_null(pc.utf8_length(clean), 0)) == 18)
+    is18 = shaped & (np.asarray(pc.fill_null(pc.binary_length(clean), 0)) == 18)
     is15 = shaped & ~is18
     rows = np.concatenate([np.flatnonzero(is18), np.flatnonzero(is15)])
-    m18 = _ascii_matrix(clean.filter(pa.array(is18)), 18)
-    m15 = _ascii_matrix(clean.filter(pa.array(is15)), 15)
-    matrix = np.vstack([m18, _upgrade_matrix(m15)]) if len(m15) else m18
-    digits = matrix.astype(np.int16) - 48
+    m18 = ascii_matrix(clean.filter(pa.array(is18)), 18)
+    m15 = ascii_matrix(clean.filter(pa.array(is15)), 15)
+    upgraded = _upgrade_matrix(m15)
+    matrix = np.vstack([m18, upgraded]) if len(m15) else m18
+    digits = _digit_rows(matrix)
     from18 = np.arange(len(rows)) < len(m18)
-    address = digits[:, :6] @ (10 ** np.arange(5, -1, -1))
+    address = _value(digits, 0, 6)
     foreign = from18 & (address >= 900000)
     address_ok = np.isin(address // 10000, _PROVINCE_INTS) | foreign | from18 & (address == 830000)
-    checksum_ok = _CHECK_BYTES[(digits[:, :17] @ _WEIGHTS) % 11] == matrix[:, 17]
+    checksum_ok = _checksum_ok(digits, matrix[:, 17])
     date_ok, birth = _birth_dates(digits, latest)
-    tail000 = from18 & (matrix[:, 15:] == ord("0")).all(axis=1)
+    tail000 = from18 & (digits[15] == 0) & (digits[16] == 0) & (digits[17] == 0)
     status = np.select(
         [~address_ok, tail000 & ~checksum_ok, ~date_ok & ~foreign, ~checksum_ok],
         [_STATUS[IdStatus.MALFORMED], _STATUS[IdStatus.DAMAGED], _STATUS[IdStatus.MALFORMED]]
@@ -295,33 +341,35 @@ def _resident_features(clean: Any, latest: dt.date) -> dict[str, npt.NDArray[Any
         _DOC[DocType.FOREIGN_PR_NEW],
         np.where(permit, _DOC[DocType.RESIDENCE_PERMIT], _DOC[DocType.RESIDENT_ID]),
     )
-    upgraded = np.ascontiguousarray(matrix[len(m18) :]).view("S18").ravel().astype("U18")
-    keys = np.concatenate([clean.filter(pa.array(is18)).to_numpy(zero_copy_only=False), upgraded])
     columns: dict[str, tuple[npt.NDArray[Any], object]] = {
         "shaped": (np.ones(len(rows), dtype=bool), False),
         "status": (status.astype(np.int8), _STATUS[IdStatus.MALFORMED]),
         "family": (family.astype(np.int8), _DOC[DocType.RESIDENT_ID]),
-        "key": (keys, None),
         "birth": (birth, np.datetime64("NaT", "ns")),
-        "sex": (np.where(digits[:, 16] % 2 == 1, MALE, FEMALE).astype(object), UNKNOWN_SEX),
-        "province": (_TWO_DIGITS[address // 10000], None),
+        "sex": ((digits[16] + 1) % 2, _UNKNOWN_SEX_CODE),  # odd: 0 (MALE), even: 1 (FEMALE)
+        "province": (address // 10000, -1),
         "upgraded": (~from18, False),
     }
-    features = {}
+    features: dict[str, Any] = {}
     for name, (values, fill) in columns.items():
         features[name] = np.full(n, fill, dtype=values.dtype)
         features[name][rows] = values
+    upgraded_text = pa.array(np.ascontiguousarray(upgraded).view("S18").ravel(), pa.binary(18))
+    features["key"] = pc.replace_with_mask(clean, pa.array(is15), upgraded_text.cast(pa.string()))
     return features
 
 
-_TWO_DIGITS: Final = np.array([f"{i:02d}" for i in range(100)], dtype=object)
+_SEX_VALUES: Final = np.array([MALE, FEMALE, UNKNOWN_SEX], dtype=object)
+_UNKNOWN_SEX_CODE: Final = 2
+_PROVINCE_VALUES: Final = np.array([f"{i:02d}" for i in range(100)] + [None], dtype=object)
 _STATUS_VALUES: Final = np.array([status.value for status in IdStatus], dtype=object)
 _DOC_VALUES: Final = np.array([doc.value for doc in dtp.DOC_TYPES], dtype=object)
 
+# Per output column: its values, plus integer ids for the text columns (see ``expand``).
+Column = tuple[Any, IntArray | None]
 
-def _analyse(
-    clean: Any, declared: npt.NDArray[np.int8], latest: dt.date
-) -> dict[str, npt.NDArray[Any]]:
+
+def _analyse(clean: Any, declared: npt.NDArray[np.int8], latest: dt.date) -> dict[str, Column]:
     """Output columns for each (cleaned number, declared type) item."""
     length = np.asarray(pc.fill_null(pc.utf8_length(clean), 0))
     res = _resident_features(clean, latest)
@@ -351,24 +399,28 @@ def _analyse(
     status[missing] = _STATUS[IdStatus.MISSING]
 
     keyed = (status == _STATUS[IdStatus.VALID]) | (status == _STATUS[IdStatus.CHECKSUM_ERROR])
-    key = _masked(res["key"], family & keyed)
     other_keyed = ~family & (keyed | (status == _STATUS[IdStatus.MALFORMED]))
-    key[other_keyed] = document_key[other_keyed]
-
+    key = _keys(res["key"], family & keyed, document_key, other_keyed)
+    sex = np.where(family & keyed, res["sex"], _UNKNOWN_SEX_CODE)
     dated = family & (keyed | (status == _STATUS[IdStatus.DAMAGED])) & shaped
+    province = np.where(dated & (doc_code != _DOC[DocType.FOREIGN_PR_NEW]), res["province"], -1)
     return {
-        ID_KEY: key,
-        ID_STATUS: _STATUS_VALUES[status],
-        ID_UPGRADED: res["upgraded"] & family & keyed,
-        ID_BIRTH_DATE: np.where(dated, res["birth"], np.datetime64("NaT", "ns")),
-        ID_SEX: np.where(family & keyed, res["sex"], UNKNOWN_SEX),
-        ID_PROVINCE: _masked(res["province"], dated & (doc_code != _DOC[DocType.FOREIGN_PR_NEW])),
-        ID_DOC_TYPE: _DOC_VALUES[doc_code],
+        ID_KEY: (key, text_ids(key, 18)),
+        ID_STATUS: (_STATUS_VALUES[status], status),
+        ID_UPGRADED: (res["upgraded"] & family & keyed, None),
+        ID_BIRTH_DATE: (np.where(dated, res["birth"], np.datetime64("NaT", "ns")), None),
+        ID_SEX: (_SEX_VALUES[sex], sex),
+        ID_PROVINCE: (_PROVINCE_VALUES[province], province),
+        ID_DOC_TYPE: (_DOC_VALUES[doc_code], doc_code),
     }
 
 
-def _masked(values: npt.NDArray[Any], mask: BoolArray) -> npt.NDArray[Any]:
-    """Object array with ``values`` where ``mask`` and None elsewhere."""
-    out = np.full(len(values), None, dtype=object)
-    out[mask] = values[mask]
-    return out
+def _keys(
+    resident: Any, resident_keyed: BoolArray, document: npt.NDArray[np.object_], other: BoolArray
+) -> Any:
+    """ID_KEY per item as an Arrow array: the resident key where ``resident_keyed``, the
+    document key where ``other``, else null."""
+    keys = pc.if_else(pa.array(resident_keyed), resident, pa.scalar(None, pa.string()))
+    if not other.any():
+        return keys
+    return pc.replace_with_mask(keys, pa.array(other), pa.array(document[other], pa.string()))

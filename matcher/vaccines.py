@@ -209,8 +209,7 @@ def map_vaccines(texts: pd.Series) -> pd.DataFrame:
         ``PRODUCT_CODE`` (string dtype, NA when unknown or ambiguous) and ``VACCINE_KNOWN`` (bool).
     """
     text_codes, uniques = distinct(texts)
-    mapped = np.array([map_vaccine_text(u) for u in uniques] + [None], dtype=object)
-    codes = pd.Series(mapped.take(text_codes), index=texts.index, dtype="string")
-    return pd.DataFrame(
-        {PRODUCT_CODE: codes, VACCINE_KNOWN: codes.notna().to_numpy()}, index=texts.index
-    )
+    mapped = pd.array([map_vaccine_text(u) for u in uniques] + [None], dtype="string")
+    codes = pd.Series(mapped.take(text_codes), index=texts.index)  # code -1: the last, NA
+    known = ~np.asarray(mapped.isna(), dtype=bool).take(text_codes)
+    return pd.DataFrame({PRODUCT_CODE: codes, VACCINE_KNOWN: known}, index=texts.index)

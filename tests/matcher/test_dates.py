@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from matcher import dates as dates_module
 from matcher.dates import UNPARSABLE, parse_dates
 
 LATEST = pd.Timestamp("2022-12-31")
@@ -168,3 +170,65 @@ def test_formatted_dates_round_trip(days: list[dt.date], which: int) -> None:
 def test_excel_serial_round_trip(day: dt.date) -> None:
     serial = (day - dt.date(1899, 12, 30)).days
     assert parse_one(serial) == (pd.Timestamp(day), None)
+
+
+def _date_texts() -> list[object]:
+    """Common and uncommon shapes, valid and not, for comparing the Arrow and Python paths."""
+    years = ["0000", "1677", "1900", "2000", "2021", "2262", "9999"]
+    months = ["0", "00", "1", "01", "2", "02", "12", "13"]
+    days = ["0", "00", "1", "01", "28", "29", "30", "31", "32"]
+    forms = (
+        "{}-{}-{}",
+        "{}/{}/{}",
+        "{}.{}.{}",
+        "{}-{}/{}",
+        "{}{}{}",
+        "{}年{}月{}日",
+        "{}年{}月{}号",
+    )
+    texts: list[object] = [
+        form.format(y, m, d) for y in years for m in months for d in days for form in forms
+    ]
+    marks = ["", "-", "/", ".", "年", "月", "日"]
+    texts += [
+        f"{y}{first}{m}{second}{d}{suffix}"
+        for y, m, d in [("2000", "2", "29"), ("2021", "06", "01"), ("1999", "1", "31")]
+        for first in marks
+        for second in marks
+        for suffix in ("", "日", "号", "-")
+    ]
+    texts += [
+        "20000229",
+        "19000229",
+        "00000000",
+        "2021年6月1",
+        "2021年6月1日日",
+        "2021-06-01 10:00",
+    ]
+    texts += ["2021-06-01T10:00", "２０２１-06-01", " 20210601", "202106011", "2021061", "44348"]
+    texts += ["2021-6-1-", "-2021-6-1", "2021--6-1", "", "NULL", None, 20210601, 44348.0]
+    return texts
+
+
+def test_arrow_path_agrees_with_python_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    values = pd.Series(_date_texts(), dtype=object)
+    fast = parse_dates(values, latest=LATEST)
+    common = dates_module._common_ymd(np.array(values.dropna().tolist(), dtype=object))[1]
+    assert common.sum() > 1500  # most of the mix takes the Arrow path
+
+    def python_only(uniques: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.int64], object]:
+        return np.zeros((len(uniques), 3), dtype=np.int64), np.zeros(len(uniques), dtype=bool)
+
+    monkeypatch.setattr(dates_module, "_common_ymd", python_only)
+    slow = parse_dates(values, latest=LATEST)
+    pd.testing.assert_series_equal(fast[0], slow[0])
+    pd.testing.assert_series_equal(fast[1], slow[1])
+
+
+def test_arrow_path_values() -> None:
+    texts = np.array(
+        ["2021-6-1", "20000229", "2021年06月1号", "2021-6/1", "2021 -6-1"], dtype=object
+    )
+    ymd, common = dates_module._common_ymd(texts)
+    assert common.tolist() == [True, True, True, False, False]
+    assert ymd.tolist() == [[2021, 6, 1], [2000, 2, 29], [2021, 6, 1], [0, 0, 0], [0, 0, 0]]

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from matcher.columns import FEMALE, MALE, UNKNOWN_SEX
 from matcher.demographics import normalise_phones, normalise_sex
+from matcher.dictionary import as_object, encode, is_dictionary
 
 
 @pytest.mark.parametrize(
@@ -112,3 +113,13 @@ def test_any_mobile_survives_prefix_and_dashes(number: str, prefix: str) -> None
     got = normalise_phones(pd.Series([number, dashed, float(number)], dtype=object))
     placeholder = len(set(number[3:])) == 1
     assert got.tolist() == [None if placeholder else number] * 3
+
+
+def test_encoded_phones_keep_plain_values_in_first_seen_categories() -> None:
+    raw = ["13912345678", "+86 139 1234 5678", "13800000000", None, "13812345678", "x"]
+    raw += ["１３８１２３４５６７８", "1٣٨١٢٣٤٥٦٧٨", "13812345678", "13912345678.0", ""]
+    plain = normalise_phones(pd.Series(raw, dtype=object))
+    encoded = normalise_phones(encode(pd.Series(raw, dtype=object)))
+    assert is_dictionary(encoded)
+    assert as_object(encoded).tolist() == plain.tolist()
+    assert encoded.cat.categories.tolist() == pd.unique(plain.dropna()).tolist()

@@ -9,7 +9,9 @@ import pytest
 
 from matcher import columns as c
 from matcher.dictionary import (
+    arrow_strings,
     as_object,
+    ascii_matrix,
     constant,
     distinct,
     encode,
@@ -20,6 +22,7 @@ from matcher.dictionary import (
     map_distinct,
     per_file,
     sorted_dictionary,
+    text_ids,
 )
 from matcher.normalise import DICTIONARY_COLUMNS, normalise_doses
 from matcher.persons import build_person_records
@@ -182,3 +185,44 @@ def test_person_records_are_the_same_from_encoded_and_plain_doses(
     assert records.loc["B1", f"{c.BIRTH_DATE}_alt"] == pd.Timestamp("1990-02-01")
     assert records.loc["A1", "conflicts"] == ""
     assert records.loc["A2", c.PHONE] == "13912345678"
+
+
+def assert_same_encoding(left: pd.Series, right: pd.Series) -> None:
+    """Equal values, categories in the same order and the same codes."""
+    pd.testing.assert_series_equal(left, right)
+    assert left.cat.categories.tolist() == right.cat.categories.tolist()
+    assert left.cat.codes.tolist() == right.cat.codes.tolist()
+
+
+def test_expand_with_ids_encodes_like_hashing_the_values() -> None:
+    values = np.array(["b", None, "a", "b", "c", "absent"], dtype=object)  # last: missing input
+    ids = np.array([5, -1, 3, 5, 9, 7])
+    codes = np.array([4, -1, 0, 2, 1, 0, -1, 3])
+    hashed = expand(codes, values, dictionary=True)
+    assert hashed.cat.categories.tolist() == ["b", "a", "c", "absent"]
+    for given in (values, pa.array(values.tolist(), type=pa.string())):
+        assert_same_encoding(expand(codes, given, ids=ids, dictionary=True), hashed)
+        plain = expand(codes, given, ids=ids, index=pd.RangeIndex(8), name="x")
+        assert plain.tolist() == values.take(codes).tolist() and plain.name == "x"
+
+
+def test_text_ids_are_equal_exactly_when_the_texts_are() -> None:
+    texts = ["13812345678", "13812345678", "1381234567X", "1381234567x", "13812345678 "]
+    texts += ["１３８１２３４５６７８", "abc", "abc", "", None, "0000000000X", "00000000010"]
+    texts += [":3812345678", "XXXXXXXXXXX", "1381234567X"]
+    ids = text_ids(pa.array(texts, type=pa.string()), 11)
+    for i, left in enumerate(texts):
+        for j, right in enumerate(texts):
+            assert (ids[i] == ids[j]) == (left == right), (left, right)
+    assert (ids == -1).tolist() == [text is None for text in texts]
+    widest = text_ids(pa.array(["X" * 18, "9" * 18, None]), 18)
+    assert widest[0] > widest[1] > 0 and widest[2] == -1
+    with pytest.raises(ValueError, match="width"):
+        text_ids(pa.array(["1"]), 19)
+
+
+def test_arrow_strings_nulls_what_is_not_text() -> None:
+    values = np.array(["a", 1, None, "b\ud800", "c"], dtype=object)
+    assert arrow_strings(values).to_pylist() == ["a", None, None, None, "c"]
+    assert arrow_strings(np.array(["x", "y"], dtype=object)).to_pylist() == ["x", "y"]
+    assert ascii_matrix(pa.array(["ab", "cd"]), 2).tolist() == [[97, 98], [99, 100]]

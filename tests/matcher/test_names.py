@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -251,24 +254,26 @@ def test_output_index_equals_input_index(names: list[str | None], rnd: object) -
     assert len(frame) == len(series)
 
 
-def test_plain_hanzi_fast_path_gives_the_same_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+def _name_mix() -> list[object]:
+    """Plain and other names: compound and heteronym surnames, traditional characters, 乾/於,
+    one- and two-character names, dots, spaces, Latin and non-text values."""
+    rnd = random.Random(4)
+    given = list("小明娜伟芳丽强军平刚长乾於干國華東陳张乐单曾")
+    raw: list[object] = ["张三", "張三", "欧阳娜娜", "欧阳·娜娜", "张 三", "\uf900", "王\u200b五"]
+    raw += ["Li Na", "", "㐀", "欧阳", "张", "於乾", "乾隆", "于乾", "於", "\u9fff\u9fff", 7, None]
+    raw += [s + "".join(rnd.sample(given, rnd.randint(0, 2))) for s in COMPOUND_SURNAMES]
+    raw += [s + "".join(rnd.sample(given, rnd.randint(0, 2))) for s in SURNAME_READINGS]
+    raw += ["".join(rnd.choices(given, k=rnd.randint(1, 4))) for _ in range(300)]
+    return raw
+
+
+def test_vectorised_paths_give_the_python_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     import matcher.names as names_module
 
-    raw = [
-        "张三",
-        "張三",
-        "欧阳娜娜",
-        "欧阳·娜娜",
-        "张 三",
-        "\uf900",
-        "王\u200b五",
-        "Li Na",
-        "",
-        "㐀",
-    ]
+    raw = _name_mix()
     fast = names_module._keys_of_uniques(raw)
-    assert names_module._plain_hanzi(raw)[:3] == [True, True, True]
-    monkeypatch.setattr(names_module, "_plain_hanzi", lambda values: [False] * len(values))
+    assert names_module._plain_mask(raw)[:3].tolist() == [True, True, True]
+    monkeypatch.setattr(names_module, "_plain_mask", lambda values: np.zeros(len(values), bool))
     assert names_module._keys_of_uniques(raw) == fast
 
 

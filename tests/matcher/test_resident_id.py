@@ -20,11 +20,13 @@ from matcher.columns import (
     ID_STATUS,
     ID_UPGRADED,
 )
+from matcher.dictionary import as_object, encode, is_dictionary
 from matcher.doc_types import doc_type_of
 from matcher.regions import MAINLAND_PROVINCES
 from matcher.resident_id import (
     DocType,
     IdStatus,
+    _pairs,
     checksum_char,
     implied_birth_date,
     implied_sex,
@@ -456,3 +458,35 @@ def test_same_number_under_different_declared_types() -> None:
     frame = normalise_ids(numbers, types, latest=LATEST)
     assert frame[ID_DOC_TYPE].tolist() == ["passport", "hkmo_permit", "resident_id", "resident_id"]
     assert frame[ID_KEY].tolist() == ["H12345678", "H12345678", VECTOR_A, VECTOR_A]
+
+
+def test_encoded_input_gives_the_plain_values_in_first_seen_categories() -> None:
+    rnd = random.Random(5)
+    numbers = generated_numbers(3000, seed=3)
+    numbers += ["H12345678", "h1234567801", "12345678", "NULL", "", None, "1.10105E+17", "abc"]
+    raw = [rnd.choice(numbers) for _ in range(6000)]
+    kinds = [None, "身份证", "护照", "回乡证", "台胞证", "其他"]
+    for types in ([rnd.choice(kinds) for _ in raw], ["身份证"] * len(raw)):
+        plain = normalise_ids(pd.Series(raw, dtype=object), pd.Series(types), latest=LATEST)
+        encoded = normalise_ids(
+            encode(pd.Series(raw, dtype=object)), encode(pd.Series(types)), latest=LATEST
+        )
+        for column in (ID_UPGRADED, ID_BIRTH_DATE):
+            pd.testing.assert_series_equal(encoded[column], plain[column])
+        for column in (ID_KEY, ID_STATUS, ID_SEX, ID_PROVINCE, ID_DOC_TYPE):
+            assert is_dictionary(encoded[column]), column
+            assert as_object(encoded[column]).tolist() == plain[column].tolist(), column
+            first_seen = pd.unique(plain[column].dropna()).tolist()
+            assert encoded[column].cat.categories.tolist() == first_seen, column
+
+
+@pytest.mark.parametrize(("n_numbers", "kinds"), [(50, 2), (50, 6), (2000, 11)])
+def test_pairs_are_numbered_like_factorize(n_numbers: int, kinds: int) -> None:
+    rng = np.random.default_rng(n_numbers + kinds)
+    numbers = rng.integers(0, n_numbers, 500)
+    declared = rng.integers(-1, kinds - 1, 500).astype(np.int8)
+    rows, number, kind = _pairs(numbers, declared, n_numbers)
+    codes, pairs = pd.factorize(numbers * 16 + declared + 1)
+    assert rows.tolist() == codes.tolist()
+    assert number.tolist() == (pairs // 16).tolist()
+    assert kind.tolist() == (pairs % 16 - 1).tolist()
