@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -176,16 +177,20 @@ def normalise_doses(
         dose_dates, birth_dates = _rows(dose_dates, keep), _rows(birth_dates, keep)
 
     columns: dict[str, pd.Series | npt.NDArray[Any]] = {}
-    derived = [
-        normalise_ids(canonical[ID_NUMBER], canonical[ID_TYPE], latest=today.date()),
-        normalise_names(canonical[NAME]),
-        map_vaccines(canonical[VACCINE]),
-    ]
-    columns.update(canonical)
-    columns[BIRTH_DATE] = birth_dates
-    columns[DOSE_DATE] = dose_dates
-    columns[SEX] = normalise_sex(canonical[SEX])
-    columns[PHONE] = normalise_phones(canonical[PHONE])
+    # The fields are independent and most of their work is in Arrow and numpy, which release
+    # the GIL: IDs on one thread, names, phones and the rest on another.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="vaxlink-normalise") as pool:
+        ids = pool.submit(
+            normalise_ids, canonical[ID_NUMBER], canonical[ID_TYPE], latest=today.date()
+        )
+        phones = pool.submit(normalise_phones, canonical[PHONE])
+        derived = [normalise_names(canonical[NAME]), map_vaccines(canonical[VACCINE])]
+        columns.update(canonical)
+        columns[BIRTH_DATE] = birth_dates
+        columns[DOSE_DATE] = dose_dates
+        columns[SEX] = normalise_sex(canonical[SEX])
+        columns[PHONE] = phones.result()
+        derived.insert(0, ids.result())
     derived_columns = {col for part in derived for col in part.columns}
     for col in extra:
         if col not in derived_columns:  # a derived column in the input is recomputed

@@ -412,7 +412,7 @@ def _cluster(
             return (source + "|" + pd.Series(refs[rows]).astype(str)).to_numpy(dtype=object)
 
     records[c.PERSON_ID] = cluster_person_ids(clustering.labels, key_strings)
-    persons = len(np.unique(clustering.labels))
+    persons = int(np.count_nonzero(np.bincount(clustering.labels))) if len(records) else 0
     if len(clustering.refused_left):
         n = len(records)
         code = scored[LEFT].to_numpy() * n + scored[RIGHT].to_numpy()
