@@ -279,10 +279,12 @@ class _KeyCodes:
 def _combine(combined: npt.NDArray[np.integer], codes: Int32Array) -> npt.NDArray[np.int64]:
     """One code per distinct (combined, codes) pair, kept small by a factorize."""
     if len(codes) == 0:
-        return combined.astype(np.int64)
-    mixed = combined.astype(np.int64) * (int(codes.max()) + 2) + codes + 1
+        return combined.astype(np.int64, copy=False)
+    mixed = combined.astype(np.int64, copy=False) * (int(codes.max()) + 2)
+    mixed += codes
+    mixed += 1
     dense, _ = pd.factorize(mixed)
-    return dense.astype(np.int64)
+    return dense.astype(np.int64, copy=False)
 
 
 def _block_codes(keys: _KeyCodes, names: tuple[str, ...]) -> npt.NDArray[np.int64]:
