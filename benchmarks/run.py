@@ -73,34 +73,9 @@ sys.exit(code if code >= 0 else 128 - code)
 """
 
 
-# This VM's host backs guest memory lazily and takes back memory the guest has left free for a
-# while: touching such memory costs ~1.5-1.9 s per GB the first time (measured: 2 GB in 3.8 s
-# in one process, then 0.6 s and 0.25 s in the next ones). Whichever tool ran first after a
-# pause paid it (up to ~3 s for a 1.8 GB run). Before each run a throwaway process touches
-# WARM_MEMORY_GB and exits, so every tool starts on memory the host has just backed.
-WARM_MEMORY_GB = 4.0
-
-
-def warm_memory(gigabytes: float | None = None) -> float:
-    """Touch and free ``gigabytes`` (default ``WARM_MEMORY_GB``) of memory in a throwaway
-    process; returns its seconds."""
-    start = time.perf_counter()
-    words = int((WARM_MEMORY_GB if gigabytes is None else gigabytes) * (1 << 30)) // 8
-    code = f"import numpy as np; np.ones({words}, dtype=np.int64)"
-    subprocess.run([sys.executable, "-c", code], check=True)
-    return time.perf_counter() - start
-
-
-def run_child(
-    cmd: list[str], log_path: Path, timeout_s: float | None = None, *, warm: bool = False
-) -> ChildRun:
-    """Run ``cmd`` through the launcher; its wall time and its own peak RSS (``os.wait4``).
-
-    ``warm``: run ``warm_memory`` first (every timed tool run does).
-    """
+def run_child(cmd: list[str], log_path: Path, timeout_s: float | None = None) -> ChildRun:
+    """Run ``cmd`` through the launcher; its wall time and its own peak RSS (``os.wait4``)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    if warm:
-        warm_memory()
     usage_path = log_path.with_suffix(".rusage.json")
     usage_path.unlink(missing_ok=True)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "TERM": "dumb"}
@@ -190,7 +165,7 @@ def run_tool(
 ) -> dict[str, Any]:
     """Run one tool as a child and score its persons.csv against the truth."""
     out = work / f"{tool}-{dataset}"
-    child = run_child(_tool_command(tool, data, out), out.with_suffix(".log"), timeout_s, warm=True)
+    child = run_child(_tool_command(tool, data, out), out.with_suffix(".log"), timeout_s)
     row: dict[str, Any] = {
         "tool": tool,
         "dataset": dataset,
@@ -218,7 +193,7 @@ def run_febrl(tool: str, work: Path) -> dict[str, Any]:
     """One tool on FEBRL4 (vaxlink through its generic profile)."""
     out = work / f"{tool}-febrl4"
     cmd = [sys.executable, "-m", "benchmarks.peers.febrl", "--tool", tool, "--out", str(out)]
-    child = run_child(cmd, out.with_suffix(".log"), warm=True)
+    child = run_child(cmd, out.with_suffix(".log"))
     row: dict[str, Any] = {
         "tool": tool,
         "dataset": "febrl4",
