@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from api.allocator import keep_freed_memory
 from api.outputs import pairs_frame, persons_frame, write_csv, write_json
 from api.progress import StageProgress
 from matcher import columns as c
@@ -66,6 +67,7 @@ def _peak_mb() -> float:
 def run(args: argparse.Namespace) -> int:
     """Run the link job end to end and write every output file."""
     started = time.perf_counter()
+    keep_freed_memory()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     if args.generic is not None:
