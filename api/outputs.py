@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import os
-import weakref
 from collections.abc import Callable
 from functools import reduce
 from pathlib import Path
@@ -172,33 +171,21 @@ def _renderer(series: pd.Series) -> _Renderer:
 
 
 def _categorical_renderer(series: pd.Series) -> _Renderer:
-    """Renderer of a Categorical: its text categories converted once (or only those in use)."""
+    """Renderer of a Categorical: its text categories converted once (only those in use when
+    the rows are fewer than the categories, as in pairs.csv)."""
     index = series.cat.categories
     if index.dtype != object:  # numbers, dates: as objects, like pandas (or left to pandas)
         return _object_renderer(series.to_numpy(dtype=object))
     codes = np.asarray(series.cat.codes, dtype=np.intp)
-    entry = _categories_text.get(id(index))
-    text = entry[1] if entry is not None and entry[0]() is index else None
-    if text is None and len(index) > len(codes):  # few rows of many categories: those in use
+    if len(index) > len(codes):
         used = np.zeros(len(index) + 1, dtype=bool)
         used[codes] = True  # (-1, missing: the last slot)
         kept = np.flatnonzero(used[:-1])
         recode = np.full(len(index) + 1, len(kept), dtype=np.intp)
         recode[kept] = np.arange(len(kept))
         return _dictionary_renderer(recode[codes], _with_blank(index.to_numpy()[kept]))
-    if text is None:
-        text = _with_blank(index.to_numpy())
-        if len(index) >= _CACHED_CATEGORIES:
-            key = id(index)
-            forget = weakref.ref(index, lambda _: _categories_text.pop(key, None))
-            _categories_text[key] = (forget, text)
+    text = _with_blank(index.to_numpy())
     return _dictionary_renderer(np.where(codes < 0, len(index), codes), text)
-
-
-# The text of large categories while their Index lives (persons.csv, pairs.csv and review.csv
-# share the records' dictionaries): id → (weak reference to the Index, text).
-_categories_text: dict[int, tuple[weakref.ref[pd.Index], Any]] = {}
-_CACHED_CATEGORIES = 1 << 16
 
 
 def _with_blank(values: npt.NDArray[np.object_]) -> Any:

@@ -9,7 +9,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from matcher import columns as c
-from matcher.dictionary import distinct, is_dictionary
+from matcher.dictionary import distinct, first_seen_numbers, is_dictionary
 from matcher.settings import BlockingRule, MatchSettings
 
 ONE_EDIT_RULE = "id_one_edit"
@@ -50,16 +50,9 @@ def _dense_dictionary(values: pd.Series) -> bool:
 def _encode_dictionary(values: pd.Series) -> Int32Array:
     """``encode`` of a Categorical without hashing: its categories numbered in order of first
     appearance, as ``pd.factorize`` numbers them."""
-    codes = np.asarray(values.array.codes)
-    n = len(codes)
-    first = np.full(len(values.cat.categories) + 1, n, dtype=np.intp)  # last: missing (-1)
-    np.minimum.at(first, codes, np.arange(n))
-    is_first = np.zeros(n + 1, dtype=bool)  # n: categories that never appear
-    is_first[first[:-1]] = True
-    numbers = (np.cumsum(is_first, dtype=np.int32) - 1)[first]
-    numbers[np.flatnonzero(np.asarray(values.cat.categories, dtype=object) == "")] = -1
-    numbers[-1] = -1
-    return numbers[codes]
+    categories = np.asarray(values.cat.categories, dtype=object)
+    numbers, category_of = first_seen_numbers(np.asarray(values.array.codes), len(categories))
+    return _blank_as_missing(numbers, categories[category_of])
 
 
 def _blank_as_missing(raw: npt.NDArray[np.intp], uniques: npt.NDArray[np.object_]) -> Int32Array:

@@ -234,6 +234,23 @@ def _encode_ids(ids: npt.NDArray[np.integer[Any]]) -> tuple[npt.NDArray[np.intp]
     return codes, first
 
 
+def first_seen_numbers(
+    keys: npt.NDArray[np.integer[Any]], size: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[Any]]:
+    """Number integer keys (0..size-1; -1 missing) in order of their first row, as
+    ``pd.factorize`` numbers values, without hashing: (number per row, -1 where missing; the
+    key of each number)."""
+    n = len(keys)
+    first = np.full(size + 1, n, dtype=np.intp)  # last slot: missing (key -1)
+    np.minimum.at(first, keys, np.arange(n))
+    is_first = np.zeros(n + 1, dtype=bool)  # slot n: keys that never appear
+    is_first[first[:-1]] = True
+    distinct_keys = keys[is_first[:n]]  # in order of first row
+    rank = np.full(size + 1, -1, dtype=np.intp)
+    rank[distinct_keys] = np.arange(len(distinct_keys))
+    return rank[keys], distinct_keys
+
+
 def _objects(values: Any) -> ObjectArray:
     """A numpy or Arrow array as an object array (``None`` for Arrow nulls)."""
     if isinstance(values, np.ndarray):

@@ -178,7 +178,7 @@ def normalise_doses(
 
     columns: dict[str, pd.Series | npt.NDArray[Any]] = {}
     # The fields are independent and most of their work is in Arrow and numpy, which release
-    # the GIL: IDs on one thread, names, phones and the rest on another.
+    # the GIL: IDs and phones on worker threads, names and the rest on this one.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="vaxlink-normalise") as pool:
         ids = pool.submit(
             normalise_ids, canonical[ID_NUMBER], canonical[ID_TYPE], latest=today.date()

@@ -64,9 +64,9 @@ class LinkResult:
     pairs: pd.DataFrame  # scored pairs at or above the review band (plus refused edges)
     model: FSModel
     blocking: BlockingReport
+    persons: int  # distinct person_id values among the records
     stage_seconds: dict[str, float] = field(default_factory=dict)
     stage_peak_rss_mb: dict[str, float] = field(default_factory=dict)
-    persons: int = 0  # distinct person_id values among the records
 
     @property
     def review(self) -> pd.DataFrame:

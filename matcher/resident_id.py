@@ -39,7 +39,14 @@ from matcher.columns import (
     MALE,
     UNKNOWN_SEX,
 )
-from matcher.dictionary import ascii_matrix, distinct, expand, is_dictionary, text_ids
+from matcher.dictionary import (
+    ascii_matrix,
+    distinct,
+    expand,
+    first_seen_numbers,
+    is_dictionary,
+    text_ids,
+)
 from matcher.doc_types import DocType
 from matcher.regions import PROVINCES
 
@@ -250,14 +257,8 @@ def _pairs(
     kind = np.zeros(slots, dtype=np.int64)
     kind[present + 1] = np.arange(len(present))
     key = number_codes.astype(np.int64) * len(present) + kind[declared + 1]
-    first = np.full(size, n, dtype=np.int64)
-    np.minimum.at(first, key, np.arange(n))
-    is_first = np.zeros(n, dtype=bool)
-    is_first[first[first < n]] = True
-    pairs = key[is_first]  # in order of first row
-    rank = np.empty(size, dtype=np.intp)
-    rank[pairs] = np.arange(len(pairs))
-    return rank[key], pairs // len(present), present[pairs % len(present)].astype(np.int8)
+    row_pair, pairs = first_seen_numbers(key, size)
+    return row_pair, pairs // len(present), present[pairs % len(present)].astype(np.int8)
 
 
 def _upgrade_matrix(m15: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:

@@ -226,3 +226,17 @@ def test_arrow_strings_nulls_what_is_not_text() -> None:
     assert arrow_strings(values).to_pylist() == ["a", None, None, None, "c"]
     assert arrow_strings(np.array(["x", "y"], dtype=object)).to_pylist() == ["x", "y"]
     assert ascii_matrix(pa.array(["ab", "cd"]), 2).tolist() == [[97, 98], [99, 100]]
+
+
+def test_first_seen_numbers_number_keys_as_factorize_does() -> None:
+    from matcher.dictionary import first_seen_numbers
+
+    rng = np.random.default_rng(11)
+    for size in (1, 5, 300):
+        keys = rng.integers(-1, size, 1000)
+        numbers, key_of = first_seen_numbers(keys, size)
+        expected, uniques = pd.factorize(np.where(keys < 0, np.nan, keys))
+        assert numbers.tolist() == expected.tolist()
+        assert key_of.tolist() == uniques.astype(np.int64).tolist()
+    numbers, key_of = first_seen_numbers(np.empty(0, dtype=np.int64), 4)
+    assert len(numbers) == len(key_of) == 0
