@@ -191,6 +191,7 @@ def test_report_table_and_child_measurement(tmp_path: Path) -> None:
         "tool",
         "dataset",
         "total s",
+        "runs s",
         "peak MB",
         "cand. pairs",
         "precision",
@@ -199,6 +200,23 @@ def test_report_table_and_child_measurement(tmp_path: Path) -> None:
         "vx/peer",
         "stages (s)",
     ]
+
+
+def test_fastest_run_keeps_every_time_and_the_largest_peak() -> None:
+    from benchmarks.run import fastest_run
+
+    runs = [
+        {"tool": "t", "dataset": "d", "total_s": 9.0, "peak_mb": 100.0, "f1": 0.9, "status": "ok"},
+        {"tool": "t", "dataset": "d", "total_s": 7.0, "peak_mb": 90.0, "f1": 0.9, "status": "ok"},
+        {"tool": "t", "dataset": "d", "total_s": 1.0, "peak_mb": 10.0, "status": "failed (1)"},
+    ]
+    row = fastest_run(runs)
+    assert row["total_s"] == 7.0 and row["runs_s"] == [9.0, 7.0, 1.0]
+    assert row["peak_mb"] == 100.0 and "runs_f1" not in row
+    runs[1]["f1"] = 0.8
+    assert fastest_run(runs)["runs_f1"] == [0.9, 0.8]
+    failed = [{"tool": "t", "dataset": "d", "total_s": 1.0, "status": "failed (1)"}]
+    assert fastest_run(failed)["status"] == "failed (1)"
 
 
 def test_synth_and_normalise_speed_smoke(tmp_path: Path) -> None:
