@@ -11,6 +11,7 @@ import pandas as pd
 from matcher import columns as c
 from matcher.dictionary import distinct, first_seen_numbers, is_dictionary
 from matcher.settings import BlockingRule, MatchSettings
+from matcher.sorting import group_order
 
 ONE_EDIT_RULE = "id_one_edit"
 _RESIDENT_DOCS = frozenset({"resident_id", "residence_permit", "foreign_pr_new"})
@@ -341,7 +342,7 @@ def pairs_within_blocks(
     if len(codes) < 2:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     if bool(np.all(rid[1:] >= rid[:-1])):  # already in record order: one stable sort
-        order = np.argsort(codes, kind="stable")
+        order = group_order(codes)
     else:
         order = np.lexsort((rid, codes))
     codes, rid = codes[order], rid[order]

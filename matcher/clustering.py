@@ -14,6 +14,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from matcher.sorting import group_order
+
 IntArray = npt.NDArray[np.int64]
 
 
@@ -189,7 +191,7 @@ def _greedy_rebuild(
 
 def _roots_from_labels(labels: IntArray) -> IntArray:
     """A parent array in which every record points at the first record of its component."""
-    order = np.argsort(labels, kind="stable")
+    order = group_order(labels)
     first = np.full(int(labels.max()) + 1 if len(labels) else 0, -1, dtype=np.int64)
     sorted_labels = labels[order]
     starts = (
@@ -231,7 +233,7 @@ def cluster_person_ids(
     if len(multi):
         # Members grouped by cluster; the running minimum walks each group (clusters are
         # small: one vectorised step per member position of the largest cluster).
-        order = multi[np.argsort(dense[multi], kind="stable")]
+        order = multi[group_order(dense[multi])]
         keys = key_strings(order)
         group_sizes = sizes[dense[order[np.r_[True, dense[order][1:] != dense[order][:-1]]]]]
         starts = np.cumsum(group_sizes) - group_sizes

@@ -52,6 +52,7 @@ from matcher.schedules import (
     normalise_lots,
     product_index,
 )
+from matcher.sorting import group_order
 from matcher.vaccines import CATALOGUE
 
 __all__ = ["Histories", "build_histories", "compare_dose_histories", "history_documents"]
@@ -298,7 +299,7 @@ def build_histories(
 
 def _person_birth_dates(doses: pd.DataFrame, person_ids: npt.NDArray[np.intp], n_persons: int) -> npt.NDArray[np.datetime64]:  # fmt: skip
     birth = doses[BIRTH_DATE].to_numpy(dtype="datetime64[D]")
-    order = np.argsort(person_ids, kind="stable")
+    order = group_order(person_ids)
     starts = np.searchsorted(person_ids[order], np.arange(n_persons))
     values, found = _first_valid(birth[order], ~np.isnat(birth[order]), starts.astype(np.intp))
     return np.where(found, values, np.datetime64("NaT", "D"))
@@ -352,7 +353,7 @@ def _persons_frame(
         starts = np.flatnonzero(np.r_[True, ev_person[1:] != ev_person[:-1]])
         p_flags[ev_person[starts]] = np.bitwise_or.reduceat(flags, starts)
     p_flags[np.unique(person_ids[~dated])] |= Flag.MISSING_DOSE_DATE
-    order = np.argsort(person_ids, kind="stable")
+    order = group_order(person_ids)
     starts = np.searchsorted(person_ids[order], np.arange(n_persons)).astype(np.intp)
     name_col = NAME_SIMPLIFIED if NAME_SIMPLIFIED in doses else NAME
     sex = doses[SEX].where(doses[SEX] != UNKNOWN_SEX) if SEX in doses else None
