@@ -22,17 +22,15 @@ Work is done once per distinct name (``pd.factorize``) and mapped back with ``ta
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from opencc import OpenCC
-from pypinyin import lazy_pinyin
-from pypinyin.constants import PHRASES_DICT
 
 from matcher.columns import (
     NAME_IS_LATIN,
@@ -162,7 +160,30 @@ _LATIN_SPLIT: Final = re.compile(r"[\s/,;·_()\[\]（）\u200b-\u200d\u2060\ufef
 _LATIN_JOIN: Final = re.compile(r"[-'’‐‑‒–—]+")
 _NOT_AZ: Final = re.compile(r"[^a-z]+")
 
-_T2S: Final = OpenCC("t2s")
+
+
+@functools.cache
+def _t2s() -> Any:
+    """OpenCC's traditional → simplified converter (built on first use)."""
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+@functools.cache
+def _pinyin() -> tuple[Callable[..., list[str]], Mapping[str, Any]]:
+    """pypinyin's ``lazy_pinyin`` and its phrase table (loaded on first use: ~0.2 s)."""
+    from pypinyin import lazy_pinyin
+    from pypinyin.constants import PHRASES_DICT
+
+    return lazy_pinyin, PHRASES_DICT
+
+
+def load_tables() -> None:
+    """Load the conversion and pinyin tables now rather than on first use (a caller can load
+    them on a thread while it reads files)."""
+    _t2s()
+    _pinyin()
 
 
 def _norm_chinese(text: str) -> str:
@@ -198,9 +219,10 @@ def _simplify(norms: list[str]) -> list[str]:
     """OpenCC t2s of many names in one call, with the ``_KEEP_*`` exceptions restored."""
     if not norms:
         return []
-    out = _T2S.convert("\n".join(norms)).split("\n")
+    converter = _t2s()
+    out = converter.convert("\n".join(norms)).split("\n")
     if len(out) != len(norms):  # never expected: names hold no newline
-        out = [_T2S.convert(n) for n in norms]
+        out = [converter.convert(n) for n in norms]
     changed = np.flatnonzero(np.array(norms, dtype=object) != np.array(out, dtype=object))
     for i in changed.tolist():
         before, after = norms[i], out[i]
@@ -225,14 +247,15 @@ class _PinyinCache:
     def __init__(self) -> None:
         self._parts: dict[str, str] = {}
         self._errors: Callable[[str], str] = _ascii_letters
+        self._lazy_pinyin, self._phrases = _pinyin()
 
     def _lazy(self, text: str) -> str:
-        return _ascii_letters("".join(lazy_pinyin(text, errors=self._errors)))
+        return _ascii_letters("".join(self._lazy_pinyin(text, errors=self._errors)))
 
     def part(self, text: str) -> str:
         cached = self._parts.get(text)
         if cached is None:
-            if len(text) == 2 and text not in PHRASES_DICT and _HANZI.fullmatch(text[0]):
+            if len(text) == 2 and text not in self._phrases and _HANZI.fullmatch(text[0]):
                 cached = self.part(text[0]) + self.part(text[1])
             else:
                 cached = self._lazy(text)
