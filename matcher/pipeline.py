@@ -308,9 +308,10 @@ def _dose_levels(
     dose_frame = pd.DataFrame(
         {
             c.RECORD_ID: dose_record_ids[rows],
-            c.DOSE_DATE: doses[c.DOSE_DATE].to_numpy()[rows],
-            c.PRODUCT_CODE: doses[c.PRODUCT_CODE].to_numpy()[rows],
-            c.LOT_NUMBER: doses[c.LOT_NUMBER].to_numpy()[rows],
+            # (taken from the arrays: converting a whole string column first costs more)
+            c.DOSE_DATE: doses[c.DOSE_DATE].array.take(rows),
+            c.PRODUCT_CODE: doses[c.PRODUCT_CODE].array.take(rows),
+            c.LOT_NUMBER: doses[c.LOT_NUMBER].array.take(rows),
         }
     )
     pairs = scored.iloc[relevant][[LEFT, RIGHT]].reset_index(drop=True)

@@ -17,6 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from matcher.columns import DOSE_DATE, LOT_NUMBER, PRODUCT_CODE, RECORD_ID, SOURCE
+from matcher.sorting import group_order
 from matcher.vaccines import CATALOGUE
 
 # --- Policy dates and thresholds ----------------------------------------------------------
@@ -359,44 +360,44 @@ def compare_dose_histories(pairs: pd.DataFrame, doses: pd.DataFrame) -> npt.NDAr
     reported by both records.
     """
     n = len(pairs)
-    cols = [RECORD_ID, DOSE_DATE, PRODUCT_CODE, LOT_NUMBER]
-    d = doses.loc[doses[DOSE_DATE].notna(), cols + ([SOURCE] if SOURCE in doses else [])].copy()
-    d["_day"] = d[DOSE_DATE].to_numpy(dtype="datetime64[D]").astype(np.int64)
-    d["_prod"] = product_index(d[PRODUCT_CODE])
-    d["_lot"] = normalise_lots(d[LOT_NUMBER])
-    d["_src"] = d[SOURCE].astype(object) if SOURCE in d else ""
-    d = d[[RECORD_ID, "_day", "_prod", "_lot", "_src"]]
-    counts = d[RECORD_ID].value_counts()
-    x = pd.DataFrame(
-        {
-            "_pair": np.arange(n),
-            "_l": pairs["record_id_l"].to_numpy(),
-            "_r": pairs["record_id_r"].to_numpy(),
-        }
+    dated = doses[DOSE_DATE].notna().to_numpy()
+    record = doses[RECORD_ID].to_numpy(dtype=np.int64)[dated]
+    day = doses[DOSE_DATE].to_numpy(dtype="datetime64[D]")[dated].astype(np.int64)
+    product = product_index(doses[PRODUCT_CODE][dated])
+    lot = normalise_lots(doses[LOT_NUMBER][dated])
+    source = (
+        doses[SOURCE][dated].astype(object).to_numpy(dtype=object)
+        if SOURCE in doses
+        else np.full(len(record), "", dtype=object)
     )
-    x = x.merge(d.rename(columns={RECORD_ID: "_l"}), on="_l")
-    x = x.merge(d.rename(columns={RECORD_ID: "_r"}), on="_r", suffixes=("_l", "_r"))
-    prod_l, prod_r = x["_prod_l"].to_numpy(), x["_prod_r"].to_numpy()
-    gap = (x["_day_l"].to_numpy() - x["_day_r"].to_numpy()).astype(np.int64)
+    left_ids = pairs["record_id_l"].to_numpy(dtype=np.int64)
+    right_ids = pairs["record_id_r"].to_numpy(dtype=np.int64)
+    # Every (left dose, right dose) combination of every pair: the dated doses grouped by
+    # record, each pair expanded to n_left × n_right rows.
+    size = max(int(record.max(initial=-1)), int(left_ids.max(initial=-1)), int(right_ids.max(initial=-1))) + 1  # fmt: skip
+    by_record = group_order(record)
+    per_record = np.bincount(record, minlength=size)
+    first = np.cumsum(per_record) - per_record
+    n_l, n_r = per_record[left_ids], per_record[right_ids]
+    combos = n_l * n_r
+    pair = np.repeat(np.arange(n), combos)
+    offset = np.arange(len(pair)) - np.repeat(np.cumsum(combos) - combos, combos)
+    width = np.repeat(n_r, combos)
+    dose_l = by_record[np.repeat(first[left_ids], combos) + offset // np.maximum(width, 1)]
+    dose_r = by_record[np.repeat(first[right_ids], combos) + offset % np.maximum(width, 1)]
+    prod_l, prod_r = product[dose_l], product[dose_r]
+    gap = day[dose_l] - day[dose_r]
+    src_l, src_r = source[dose_l], source[dose_r]
     cls = classify_report_pairs(
-        gap,
-        prod_l,
-        prod_r,
-        x["_lot_l"].to_numpy(),
-        x["_lot_r"].to_numpy(),
-        (x["_src_l"].to_numpy(dtype=object) == x["_src_r"].to_numpy(dtype=object))
-        & (x["_src_l"].to_numpy(dtype=object) != ""),
+        gap, prod_l, prod_r, lot[dose_l], lot[dose_r], (src_l == src_r) & (src_l != "")
     )
     short = (cls == DISTINCT) & (
         np.abs(gap) < np.maximum(min_gap_days(prod_l), min_gap_days(prod_r))
     )
-    pair = x["_pair"].to_numpy()
-    seen = np.bincount(pair, minlength=n) > 0
+    seen = combos > 0
     conflict = np.bincount(pair, weights=np.isin(cls, (CONFLICT, UNSURE)), minlength=n) > 0
     n_dup = np.bincount(pair, weights=cls == DUPLICATE, minlength=n)
     neutral = np.bincount(pair, weights=short, minlength=n) > 0
-    n_l = pairs["record_id_l"].map(counts).fillna(0).to_numpy(dtype=np.int64)
-    n_r = pairs["record_id_r"].map(counts).fillna(0).to_numpy(dtype=np.int64)
     neutral |= (n_l + n_r - n_dup) > MAX_DOSES
     level = np.select([~seen, conflict, n_dup > 0, neutral], [-1, 0, 3, 1], default=2)
     return level.astype(np.int8)
