@@ -161,7 +161,6 @@ _LATIN_JOIN: Final = re.compile(r"[-'’‐‑‒–—]+")
 _NOT_AZ: Final = re.compile(r"[^a-z]+")
 
 
-
 @functools.cache
 def _t2s() -> Any:
     """OpenCC's traditional → simplified converter (built on first use)."""
