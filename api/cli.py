@@ -73,6 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         logging.getLogger("vaxlink").warning("interrupted")
         return 130
+    except BrokenPipeError:
+        # The reader of the output went away (``vaxlink evaluate ... | head``): stop quietly,
+        # as Unix tools do, and keep Python from failing again when it flushes at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as the shell reports a tool ended by a closed pipe
 
 
 def run() -> None:

@@ -55,3 +55,25 @@ def test_link_process_writes_everything_and_exits_cleanly(tmp_path: Path) -> Non
         check=False,
     )
     assert failed.returncode == 2 and "no such file or folder" in failed.stderr
+
+
+def test_closed_output_pipe_ends_quietly(tmp_path: Path) -> None:
+    """``vaxlink ... | head``: the reader closing the pipe is no crash and no traceback."""
+    import os
+
+    reader, writer = os.pipe()
+    os.close(reader)  # nobody reads: the first write fails with EPIPE
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "api.cli", "synth", "--persons", "50", "--out", str(tmp_path)],
+            cwd=ROOT,
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(writer)
+    assert done.returncode == 141, done.stderr
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr
