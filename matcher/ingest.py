@@ -711,14 +711,10 @@ def _read(
 
 def _release_arrow_memory() -> None:
     """Hand the raw text buffers Arrow's allocator keeps cached back to the OS (~0.6 GB at 1M
-    persons), so they do not add to the peak of every later stage. Not when Arrow allocates
-    from the C heap (``api.allocator``): the later stages reuse that memory, and trimming the
-    heap would make them fault it in again."""
+    persons), so they do not add to the peak of every later stage."""
     import pyarrow as pa
 
-    pool = pa.default_memory_pool()
-    if pool.backend_name != "system":
-        pool.release_unused()
+    pa.default_memory_pool().release_unused()
 
 
 def read_export(
