@@ -1,5 +1,6 @@
 """The auditor workbench in headless Chromium: sign-in, keyboard decisions, undo, split,
-role refusal, overview charts. Screenshots go to docs/screenshots/."""
+role refusal, overview charts. Screenshots go to var/screenshots/ (docs/screenshots/ with
+VAXLINK_UPDATE_SCREENSHOTS=1)."""
 
 from __future__ import annotations
 
