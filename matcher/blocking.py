@@ -234,7 +234,8 @@ def block_pairs(
             f"{c.RECORD_ID}_l": unique_codes // n if n else unique_codes,
             f"{c.RECORD_ID}_r": unique_codes % n if n else unique_codes,
             RULES_COLUMN: rule_masks,
-        }
+        },
+        copy=False,  # new arrays: no consolidating copy
     )
     report = BlockingReport(
         pairs_per_rule=per_rule,

@@ -218,7 +218,7 @@ def compare_pairs(
     right = pairs[RIGHT].to_numpy(dtype=np.int64)
     levels = _compare(records, left, right, FIELDS, jw_thresholds, workers)
     out = {LEFT: left, RIGHT: right, **{level_column(f): levels[f] for f in FIELDS}}
-    return pd.DataFrame(out, index=pairs.index)
+    return pd.DataFrame(out, index=pairs.index, copy=False)  # new arrays: no consolidating copy
 
 
 def compare_ids(records: pd.DataFrame, left: IntArray, right: IntArray) -> Int8Array:

@@ -646,8 +646,10 @@ def _canonicalise(
 
     frame = pd.DataFrame(
         {col: columns.get(col, constant(None, len(file_codes))) for col in CANONICAL_COLUMNS}
-        | {FILE: file_column, ROW: np.concatenate([e.rows for e in exports])}
+        | {FILE: file_column, ROW: np.concatenate([e.rows for e in exports])},
+        copy=False,  # the columns are new: no second copy of them
     )
+    del columns
     blank = int((~present).sum())
     if blank:
         frame = frame[present].reset_index(drop=True)

@@ -49,6 +49,7 @@ from matcher.dates import parse_dates
 from matcher.demographics import normalise_phones, normalise_sex
 from matcher.dictionary import as_object, constant, distinct, is_dictionary
 from matcher.errors import MissingColumnError
+from matcher.frames import as_series
 from matcher.ingest import empty_rejects
 from matcher.masking import mask_id, scrub_text
 from matcher.names import normalise_names
@@ -206,12 +207,7 @@ def normalise_doses(
     # copy of every column at 1M persons), and without copying any column.
     index = pd.RangeIndex(int(keep.sum()))
     doses = pd.concat(
-        {
-            col: pd.Series(
-                values.array if isinstance(values, pd.Series) else values, index=index, copy=False
-            )
-            for col, values in columns.items()
-        },
+        {col: as_series(values, index) for col, values in columns.items()},
         axis=1,
         copy=False,
     )

@@ -17,7 +17,7 @@ from matcher.dictionary import (
     sorted_dictionary,
     with_missing_slot,
 )
-from matcher.frames import with_columns
+from matcher.frames import as_series, with_columns
 
 # Identity fields carried from dose rows to the person record (first non-empty value wins).
 IDENTITY_FIELDS: tuple[str, ...] = (
@@ -104,7 +104,7 @@ def build_person_records(doses: pd.DataFrame) -> PersonRecords:
     columns[CONFLICTS] = conflict_names
     records = pd.concat(
         {
-            col: values if isinstance(values, pd.Series) else pd.Series(values, copy=False)
+            col: values if isinstance(values, pd.Series) else as_series(values)
             for col, values in columns.items()
         },
         axis=1,

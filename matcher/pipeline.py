@@ -32,6 +32,7 @@ from matcher.compare import (
     prepare_records,
 )
 from matcher.decisions import DECISION, LEVEL_DOSES, Decision, Rule, apply_rules, decision_counts
+from matcher.frames import as_series
 from matcher.names import fuzzy_pinyin
 from matcher.scoring import (
     MATCH_WEIGHT,
@@ -412,7 +413,9 @@ def _cluster(
             source = pd.Series(sources[rows]).astype(str)
             return (source + "|" + pd.Series(refs[rows]).astype(str)).to_numpy(dtype=object)
 
-    records[c.PERSON_ID] = cluster_person_ids(clustering.labels, key_strings)
+    records[c.PERSON_ID] = as_series(
+        cluster_person_ids(clustering.labels, key_strings), records.index
+    )
     persons = int(np.count_nonzero(np.bincount(clustering.labels))) if len(records) else 0
     if len(clustering.refused_left):
         n = len(records)

@@ -122,7 +122,7 @@ def estimate_u(
     left = rng.integers(0, n, size=size)
     right = rng.integers(0, n, size=size)
     keep = left != right
-    pairs = pd.DataFrame({LEFT: left[keep], RIGHT: right[keep]})
+    pairs = pd.DataFrame({LEFT: left[keep], RIGHT: right[keep]}, copy=False)
     levels = compare_pairs(records, pairs, jw_thresholds=jw_thresholds)
     u: dict[str, list[float]] = {}
     for f in FIELDS:
