@@ -90,7 +90,7 @@ def encode(series: pd.Series) -> pd.Series:
         return series
     codes, values = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
     texts = np.array([v.strip() if isinstance(v, str) else str(v) for v in values], dtype=object)
-    return _recode(np.asarray(codes, dtype=np.int64), texts).set_axis(series.index)
+    return _recode(np.asarray(codes, dtype=np.int64), texts).set_axis(series.index, copy=False)
 
 
 def dictionary_column(codes: npt.NDArray[Any], categories: ObjectArray) -> pd.Series:
@@ -163,7 +163,9 @@ def map_distinct(series: pd.Series, function: Callable[[Any], Any]) -> pd.Series
     codes, values = distinct(series)
     results = np.array([function(v) for v in values] + [None], dtype=object)
     if is_dictionary(series):
-        return _recode(np.asarray(codes, dtype=np.int64), results[:-1]).set_axis(series.index)
+        return _recode(np.asarray(codes, dtype=np.int64), results[:-1]).set_axis(
+            series.index, copy=False
+        )
     return pd.Series(results.take(codes), index=series.index, dtype=object)
 
 
@@ -333,7 +335,7 @@ def sorted_dictionary(values: pd.Series) -> pd.Series:
     rank = np.empty(len(uniques) + 1, dtype=np.int64)
     rank[order] = np.arange(len(uniques))
     rank[-1] = -1  # code -1: missing
-    return dictionary_column(rank[codes], uniques[order]).set_axis(values.index)
+    return dictionary_column(rank[codes], uniques[order]).set_axis(values.index, copy=False)
 
 
 def per_file(values: Sequence[str | None], file_codes: npt.NDArray[np.intp]) -> pd.Series:

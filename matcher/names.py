@@ -439,7 +439,7 @@ def normalise_names(names: pd.Series) -> pd.DataFrame:
         columns[column] = expand(
             codes, values, index=names.index, dictionary=is_dictionary(names), name=column
         )
-    return pd.DataFrame(columns, index=names.index)
+    return pd.DataFrame(columns, index=names.index, copy=False)
 
 
 _FUZZY_INITIAL: Final = re.compile(r"([zcs])h")

@@ -212,4 +212,4 @@ def map_vaccines(texts: pd.Series) -> pd.DataFrame:
     mapped = pd.array([map_vaccine_text(u) for u in uniques] + [None], dtype="string")
     codes = pd.Series(mapped.take(text_codes), index=texts.index)  # code -1: the last, NA
     known = ~np.asarray(mapped.isna(), dtype=bool).take(text_codes)
-    return pd.DataFrame({PRODUCT_CODE: codes, VACCINE_KNOWN: known}, index=texts.index)
+    return pd.DataFrame({PRODUCT_CODE: codes, VACCINE_KNOWN: known}, index=texts.index, copy=False)
