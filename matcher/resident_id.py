@@ -225,10 +225,15 @@ def normalise_ids(
     texts = dtp.arrow_text(np.append(uniques, [None]))
     if len(declared) and (declared == declared[0]).all():  # one declared type: items = numbers
         row_item, item_declared = number_codes, np.full(len(texts), declared[0], dtype=np.int8)
+        item_number: IntArray = np.arange(len(texts))
     else:  # items = distinct (number, declared type) pairs
         row_item, item_number, item_declared = _pairs(number_codes, declared, len(texts))
         texts = texts.take(pa.array(item_number))
     items = _analyse(dtp.clean_numbers(texts), item_declared, latest or _today())
+    items[ID_KEY] = (
+        _reuse_raw_text(items[ID_KEY][0], texts, uniques, item_number),
+        items[ID_KEY][1],
+    )
     dictionary = is_dictionary(id_number)
     columns = {
         name: expand(
@@ -237,6 +242,22 @@ def normalise_ids(
         for name, (values, ids) in items.items()
     }
     return pd.DataFrame(columns, index=id_number.index, copy=False)
+
+
+def _reuse_raw_text(keys: Any, texts: Any, uniques: npt.NDArray[Any], item_number: IntArray) -> Any:
+    """The keys as Python strings, reusing the raw number's own string object where the key is
+    that same text (most numbers need no cleaning): a million fewer new strings at 1M persons.
+    Keys stay an Arrow array when the raw numbers are not all text."""
+    if pd.api.types.infer_dtype(uniques, skipna=True) != "string":
+        return keys
+    same = np.asarray(pc.fill_null(pc.equal(keys, texts), False), dtype=bool)
+    raw = np.append(uniques, [None]).astype(object)  # the last item is the missing number
+    out: npt.NDArray[np.object_] = raw[item_number]
+    other = np.flatnonzero(~same)
+    if len(other):
+        changed = keys.take(pa.array(other)).to_numpy(zero_copy_only=False)
+        out[other] = np.asarray(changed, dtype=object)
+    return out
 
 
 def _pairs(
