@@ -244,7 +244,9 @@ def cluster_person_ids(
             smaller = keys[candidate] < keys[best[groups]]
             best[groups[smaller]] = candidate[smaller]
         smallest_key[dense[order[best]]] = keys[best]
+        del keys
     hashed = pd.util.hash_array(smallest_key, hash_key=PERSON_ID_HASH_KEY, categorize=False)
+    del smallest_key  # the key text is freed before the id text is made: ~70 MB less at 1M
     return _hex_ids(hashed)[dense]
 
 
