@@ -441,27 +441,23 @@ def main(argv: list[str] | None = None) -> int:
         data = Path(info["dir"])
         largest = data
         runs: dict[str, list[dict[str, Any]]] = {}
+        timeouts: dict[str, float] = {}
+        if "recordlinkage" in tools and args.skip_slow:
+            estimate = _rl_estimate(report.rows, n)
+            if estimate is not None and estimate > SLOW_LIMIT_S:
+                status = f"skipped (estimated {estimate:.0f} s)"
+                runs["recordlinkage"] = [
+                    {"tool": "recordlinkage", "dataset": dataset, "status": status}
+                ]
+            timeouts["recordlinkage"] = SLOW_LIMIT_S
         # Round robin (every tool once, then again), so drift on the machine between repeats
         # falls on every tool alike.
         for run in range(1, args.repeat + 1):
             for tool in tools:
-                timeout = None
-                if tool == "recordlinkage" and args.skip_slow:
-                    estimate = _rl_estimate(report.rows, n)
-                    if estimate is not None and estimate > SLOW_LIMIT_S:
-                        runs[tool] = [
-                            {
-                                "tool": tool,
-                                "dataset": dataset,
-                                "status": f"skipped (estimated {estimate:.0f} s)",
-                            }
-                        ]
-                        continue
-                    timeout = SLOW_LIMIT_S
                 if any(r.get("status") != "ok" for r in runs.get(tool, [])):
-                    continue  # failed, stopped or skipped once: not retried
+                    continue  # skipped, failed or stopped: not run again
                 print(f"[bench] {dataset}: {tool} (run {run}) …", file=sys.stderr)
-                row = run_tool(tool, data, args.work_dir, dataset, timeout, run=run)
+                row = run_tool(tool, data, args.work_dir, dataset, timeouts.get(tool), run=run)
                 runs.setdefault(tool, []).append(row)
         for tool in tools:
             if tool in runs:

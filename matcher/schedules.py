@@ -374,7 +374,9 @@ def compare_dose_histories(pairs: pd.DataFrame, doses: pd.DataFrame) -> npt.NDAr
     right_ids = pairs["record_id_r"].to_numpy(dtype=np.int64)
     # Every (left dose, right dose) combination of every pair: the dated doses grouped by
     # record, each pair expanded to n_left × n_right rows.
-    size = max(int(record.max(initial=-1)), int(left_ids.max(initial=-1)), int(right_ids.max(initial=-1))) + 1  # fmt: skip
+    size = 1 + max(
+        int(record.max(initial=-1)), int(left_ids.max(initial=-1)), int(right_ids.max(initial=-1))
+    )
     by_record = group_order(record)
     per_record = np.bincount(record, minlength=size)
     first = np.cumsum(per_record) - per_record
@@ -382,9 +384,9 @@ def compare_dose_histories(pairs: pd.DataFrame, doses: pd.DataFrame) -> npt.NDAr
     combos = n_l * n_r
     pair = np.repeat(np.arange(n), combos)
     offset = np.arange(len(pair)) - np.repeat(np.cumsum(combos) - combos, combos)
-    width = np.repeat(n_r, combos)
-    dose_l = by_record[np.repeat(first[left_ids], combos) + offset // np.maximum(width, 1)]
-    dose_r = by_record[np.repeat(first[right_ids], combos) + offset % np.maximum(width, 1)]
+    width = np.repeat(n_r, combos)  # >= 1 on every expanded row
+    dose_l = by_record[np.repeat(first[left_ids], combos) + offset // width]
+    dose_r = by_record[np.repeat(first[right_ids], combos) + offset % width]
     prod_l, prod_r = product[dose_l], product[dose_r]
     gap = day[dose_l] - day[dose_r]
     src_l, src_r = source[dose_l], source[dose_r]
