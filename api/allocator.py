@@ -1,4 +1,6 @@
-"""Allocator settings for the batch commands: keep freed memory for reuse (glibc only).
+"""Allocator and collector settings for the batch commands.
+
+``keep_freed_memory``: keep freed memory for reuse (glibc only).
 
 A link job allocates and frees arrays of tens of MB by the hundred. By default glibc serves
 each from a fresh ``mmap`` and hands it back on ``free``, so every new array faults its pages in
@@ -11,7 +13,10 @@ runs after the first (the first pair, after a pause, was even), peak memory +0.1
 from __future__ import annotations
 
 import ctypes
+import gc
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 # mallopt parameters (glibc malloc.h).
 _M_TRIM_THRESHOLD = -1
@@ -38,3 +43,21 @@ def keep_freed_memory() -> bool:
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
     return all(mallopt(parameter, value) == 1 for parameter, value in BATCH_SETTINGS)
+
+
+@contextmanager
+def paused_garbage_collector() -> Iterator[None]:
+    """Python's cycle collector off for the block, then back as it was.
+
+    A link job makes millions of objects (category text, small lists) and no reference
+    cycles worth collecting: each collection re-scans everything alive for nothing (~500
+    collections, ~0.15-0.25 s at 1M persons). Memory the block leaves in cycles is collected
+    once it ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -271,29 +273,6 @@ class _KeyCodes:
         return self._codes[key]
 
 
-def _combine(combined: npt.NDArray[np.integer], codes: Int32Array) -> npt.NDArray[np.int64]:
-    """One code per distinct (combined, codes) pair, kept small by a factorize."""
-    if len(codes) == 0:
-        return combined.astype(np.int64, copy=False)
-    mixed = combined.astype(np.int64, copy=False) * (int(codes.max()) + 2)
-    mixed += codes
-    mixed += 1
-    dense, _ = pd.factorize(mixed)
-    return dense.astype(np.int64, copy=False)
-
-
-def _block_codes(keys: _KeyCodes, names: tuple[str, ...]) -> npt.NDArray[np.int64]:
-    """One integer block code per record; -1 where any key is missing."""
-    first = keys(names[0])
-    combined, missing = first.astype(np.int64), first < 0
-    for name in names[1:]:
-        codes = keys(name)
-        combined = _combine(combined, codes)
-        missing |= codes < 0
-    combined[missing] = -1
-    return combined
-
-
 def key_columns(settings: MatchSettings) -> tuple[str, ...]:
     """Every column a blocking rule of ``settings`` reads (keys and sub-keys)."""
     names = [k for rule in settings.blocking_rules for k in (*rule.keys, *rule.sub_keys)]
@@ -305,35 +284,58 @@ def _pairs_for_rule(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int, int]:
     """All pairs within blocks of ``rule``; oversize blocks are sub-blocked, then skipped."""
     rid = records[c.RECORD_ID].to_numpy(dtype=np.int64)
-    codes = _block_codes(keys, rule.keys)
-    rows = np.flatnonzero(codes >= 0)  # the records still in play, with their block codes
-    codes = codes[rows]
+    present = np.ones(len(rid), dtype=bool)
+    for key in rule.keys:
+        present &= keys(key) >= 0
+    rows = np.flatnonzero(present)  # the records in play
+    if not bool(np.all(rid[1:] >= rid[:-1])):
+        rows = rows[np.argsort(rid[rows], kind="stable")]
+    rows, starts = _sorted_blocks(rows, [keys(key)[rows] for key in rule.keys])
     lefts: list[npt.NDArray[np.int64]] = []
     rights: list[npt.NDArray[np.int64]] = []
     skipped_blocks = skipped_records = 0
-    level_keys = list(rule.keys)
     for depth in range(len(rule.sub_keys) + 1):
-        sizes = np.bincount(codes) if len(codes) else np.empty(0, dtype=np.int64)
-        size_of = sizes[codes]
-        ok = (size_of >= 2) & (size_of <= rule.max_block_size)
-        left, right = pairs_within_blocks(codes[ok].astype(np.int64), rid[rows[ok]])
+        sizes = np.diff(np.append(starts, len(rows)))
+        ok = (sizes >= 2) & (sizes <= rule.max_block_size)
+        left, right = _pairs_in_runs(rid[rows], starts[ok], sizes[ok])
         lefts.append(left)
         rights.append(right)
-        oversize = size_of > rule.max_block_size
+        oversize = sizes > rule.max_block_size
         if not oversize.any():
             break
         if depth == len(rule.sub_keys):
-            skipped_blocks += int((sizes > rule.max_block_size).sum())
-            skipped_records += int(oversize.sum())
+            skipped_blocks += int(oversize.sum())
+            skipped_records += int(sizes[oversize].sum())
             break
-        # Split the oversize blocks by the next sub-key (only their records are recoded).
-        level_keys.append(rule.sub_keys[depth])
-        rows, parent = rows[oversize], codes[oversize].astype(np.int64)
+        # Split the oversize blocks by the next sub-key (only their records are re-sorted).
+        in_oversize = np.repeat(oversize, sizes)
+        parent = np.repeat(np.arange(len(sizes)), sizes)[in_oversize]
+        rows = rows[in_oversize]
         sub_codes = keys(rule.sub_keys[depth])[rows]
         keep = sub_codes >= 0
-        rows = rows[keep]
-        codes = _combine(parent[keep], sub_codes[keep])
+        rows, starts = _sorted_blocks(rows[keep], [parent[keep], sub_codes[keep]])
     return np.concatenate(lefts), np.concatenate(rights), skipped_blocks, skipped_records
+
+
+def _sorted_blocks(
+    rows: npt.NDArray[np.intp], columns: Sequence[npt.NDArray[np.integer[Any]]]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """``rows`` ordered by their key ``columns`` (one code per row, all >= 0), ties kept in
+    their order, and where each block of equal keys starts.
+
+    One counting sort per key, last key first (a radix sort): no combined code is hashed.
+    """
+    order = np.arange(len(rows))
+    for column in reversed(columns):
+        order = order[group_order(column[order])]
+    if len(order) == 0:
+        return rows, np.empty(0, dtype=np.intp)
+    boundary = np.zeros(len(order), dtype=bool)
+    boundary[0] = True
+    for column in columns:
+        ordered = column[order]
+        boundary[1:] |= ordered[1:] != ordered[:-1]
+    return rows[order], np.flatnonzero(boundary)
 
 
 def pairs_within_blocks(
@@ -350,7 +352,13 @@ def pairs_within_blocks(
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
     sizes = np.diff(np.r_[starts, len(codes)])
     multi = sizes >= 2
-    starts, sizes = starts[multi], sizes[multi]
+    return _pairs_in_runs(rid, starts[multi], sizes[multi])
+
+
+def _pairs_in_runs(
+    rid: npt.NDArray[np.int64], starts: npt.NDArray[np.intp], sizes: npt.NDArray[np.intp]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Every pair (i < j) of ``rid`` within each run ``rid[start : start + size]``."""
     if len(starts) == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     # For each block of size s, each member at offset k pairs with the s-1-k members after it.

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from api.allocator import keep_freed_memory
+from api.allocator import keep_freed_memory, paused_garbage_collector
 from api.outputs import pairs_frame, persons_frame, write_csv, write_json
 from api.progress import StageProgress
 from matcher import columns as c
@@ -70,6 +70,11 @@ def run(args: argparse.Namespace) -> int:
     """Run the link job end to end and write every output file."""
     started = time.perf_counter()
     keep_freed_memory()
+    with paused_garbage_collector():
+        return _run(args, started)
+
+
+def _run(args: argparse.Namespace, started: float) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     if args.generic is not None:

@@ -102,6 +102,69 @@ def test_oversize_blocks_are_sub_blocked_then_reported() -> None:
     assert len(pairs) == 45
 
 
+def _rule_by_brute_force(
+    table: list[tuple[int | None, ...]], keys: int, max_size: int
+) -> tuple[set[tuple[int, int]], int, int]:
+    """Pairs of a rule whose first ``keys`` columns are its keys and the rest its sub-keys,
+    blocked the slow way: (pairs, skipped blocks, skipped records)."""
+    pairs: set[tuple[int, int]] = set()
+    skipped = [0, 0]
+
+    def split(members: list[int], depth: int) -> None:
+        groups: dict[tuple[int | None, ...], list[int]] = {}
+        for i in members:
+            key = table[i][: keys + depth]
+            if None not in key:
+                groups.setdefault(key, []).append(i)
+        for group in groups.values():
+            if len(group) <= max_size:
+                pairs.update(itertools.combinations(group, 2))
+            elif depth == len(table[0]) - keys:
+                skipped[0] += 1
+                skipped[1] += len(group)
+            else:
+                split(group, depth + 1)
+
+    split(list(range(len(table))), 0)
+    return pairs, skipped[0], skipped[1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(*[st.one_of(st.none(), st.integers(0, 3)) for _ in range(4)]),
+        min_size=0,
+        max_size=60,
+    ),
+    st.integers(min_value=2, max_value=8),
+)
+def test_rule_blocks_and_sub_blocks_as_brute_force_does(
+    table: list[tuple[int | None, ...]], max_size: int
+) -> None:
+    n = len(table)
+    columns = ("k1", "k2", "s1", "s2")
+    records = pd.DataFrame(
+        {c.RECORD_ID: np.arange(n, dtype=np.int64)}
+        | {
+            name: pd.Series(
+                [None if row[i] is None else f"v{row[i]}" for row in table], dtype=object
+            )
+            for i, name in enumerate(columns)
+        }
+    )
+    rule = BlockingRule(name="r", keys=("k1", "k2"), sub_keys=("s1", "s2"), max_block_size=max_size)
+    pairs, report = block_pairs(
+        records, MatchSettings(blocking_rules=(rule,), one_edit_id_rule=False)
+    )
+    want, blocks, skipped = _rule_by_brute_force(table, 2, max_size)
+    got = set(
+        zip(pairs[f"{c.RECORD_ID}_l"].tolist(), pairs[f"{c.RECORD_ID}_r"].tolist(), strict=True)
+    )
+    assert got == want
+    assert report.pairs_per_rule["r"] == len(want)
+    assert (report.capped_blocks["r"], report.capped_records["r"]) == (blocks, skipped)
+
+
 def test_union_has_no_duplicates_and_keeps_rule_bits() -> None:
     key = _valid("41010219900101123")
     records = _records([key, key, None])

@@ -21,6 +21,7 @@ from matcher.dictionary import (
     is_dictionary,
     map_distinct,
     per_file,
+    short_text_ids,
     sorted_dictionary,
     text_ids,
 )
@@ -219,6 +220,37 @@ def test_text_ids_are_equal_exactly_when_the_texts_are() -> None:
     assert widest[0] > widest[1] > 0 and widest[2] == -1
     with pytest.raises(ValueError, match="width"):
         text_ids(pa.array(["1"]), 19)
+
+
+def test_short_text_ids_are_equal_exactly_when_the_texts_are_whatever_their_width() -> None:
+    texts = ["1", "01", "001", "10", "X", "0", "", None, "9" * 18, "X" * 18, "1" * 19]
+    texts += ["1" * 19, "13812345678", "13812345678", "1381234567x", "张三", "张三", "1 2"]
+    ids = short_text_ids(pa.array(texts, type=pa.string()))
+    for i, left in enumerate(texts):
+        for j, right in enumerate(texts):
+            assert (ids[i] == ids[j]) == (left == right), (left, right)
+    assert (ids == -1).tolist() == [text is None for text in texts]
+    assert (ids[:5] >= 0).all() and ids[texts.index("张三")] < -1  # valued, or hashed
+
+
+def test_from_arrow_numbers_digit_columns_as_arrow_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("matcher.dictionary.DIGIT_PATH_MIN_ENTRIES", 50_000)
+    # Enough distinct digit strings for the integer path, across blocks, with repeats,
+    # blanks, padding, nulls and a few other strings.
+    rng = np.random.default_rng(5)
+    values = [str(v) for v in rng.integers(0, 10**11, 60_000)]
+    values[::97] = [" " + v for v in values[::97]]
+    values[1::101] = ["0" + v for v in values[::101]]  # next to the same value unpadded
+    values[::89] = [""] * len(values[::89])
+    values[::83] = ["ref-a"] * len(values[::83])
+    values += values[:5000]
+    blocks = [pa.array(values[i : i + 7000]).dictionary_encode() for i in range(0, 65_000, 7000)]
+    blocks.append(pa.nulls(3))
+    column = from_arrow(blocks)
+    trimmed = [v.strip() or None for v in values] + [None] * 3
+    assert as_object(column).tolist() == trimmed
+    arrow = pa.array([v for v in trimmed if v is not None]).dictionary_encode()
+    assert column.cat.categories.tolist() == arrow.dictionary.to_pylist()  # first-seen order
 
 
 def test_arrow_strings_nulls_what_is_not_text() -> None:
