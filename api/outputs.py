@@ -21,6 +21,7 @@ import pyarrow.csv as pacsv
 from matcher import columns as c
 from matcher.compare import FIELDS, LEFT, RIGHT, level_column
 from matcher.decisions import DECISION, RULES_FIRED, WEIGHT_RULES
+from matcher.dictionary import known_text
 from matcher.masking import mask_id, mask_name
 from matcher.scoring import MATCH_PROBABILITY, MATCH_WEIGHT, weight_column
 
@@ -206,8 +207,10 @@ def _dictionary_renderer(codes: npt.NDArray[Any], dictionary: Any) -> _Renderer:
 def _text(values: npt.NDArray[np.object_]) -> Any:
     """Strings or missing cells (None, NaN, NA, NaT) → CSV fields: "" for missing, quoted where
     the csv module quotes. Raises ``_LeftToPandas`` on any other object (number, bytes, ...)."""
+    known = known_text(values)  # categories read by Arrow: their text as it was read
     try:
-        text = pa.array(values, from_pandas=True)  # bytes (also mixed with str) → binary
+        # (bytes, also mixed with str, become binary: refused below)
+        text = pa.array(values, from_pandas=True) if known is None else known.cast(pa.string())
     except (pa.ArrowException, UnicodeError) as exc:
         raise _LeftToPandas from exc
     if isinstance(text, pa.ChunkedArray):  # over 2 GiB of text

@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from matcher import columns as c
-from matcher.dictionary import distinct, first_seen_numbers, is_dictionary
+from matcher.dictionary import distinct, first_seen_numbers, is_dictionary, known_text
 from matcher.settings import BlockingRule, MatchSettings
 from matcher.sorting import group_order
 
@@ -113,7 +113,10 @@ def _id_shapes(
 
     chars = np.zeros(len(values) + 1, dtype="S18")
     form = np.zeros(len(values) + 1, dtype=np.int8)
-    text = pa.array(values, type=pa.large_string())
+    known = known_text(values)
+    text = (
+        pa.array(values, type=pa.large_string()) if known is None else known.cast(pa.large_string())
+    )
     is_full = pc.and_(pc.equal(pc.utf8_length(text), 18), pc.string_is_ascii(text))
     full = np.flatnonzero(is_full.to_numpy(zero_copy_only=False))
     if len(full):
@@ -358,19 +361,28 @@ def pairs_within_blocks(
 def _pairs_in_runs(
     rid: npt.NDArray[np.int64], starts: npt.NDArray[np.intp], sizes: npt.NDArray[np.intp]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Every pair (i < j) of ``rid`` within each run ``rid[start : start + size]``."""
+    """Every pair (i < j) of ``rid`` within each run ``rid[start : start + size]``.
+
+    Made one distance at a time: the members ``k`` or more places from the end of their run
+    pair with the member ``k`` places on (most runs are short, so the set soon empties).
+    """
     if len(starts) == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    # For each block of size s, each member at offset k pairs with the s-1-k members after it.
-    member_start = np.repeat(starts, sizes)
-    offsets = np.arange(len(member_start)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    member_size = np.repeat(sizes, sizes)
-    partners = member_size - 1 - offsets
-    first = np.repeat(member_start + offsets, partners)
-    # partner index: first + 1 .. first + partners
-    within = np.arange(partners.sum()) - np.repeat(np.cumsum(partners) - partners, partners)
-    second = first + 1 + within
-    return rid[first], rid[second]
+    position = np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)
+    position += np.arange(len(position))  # each member's position in ``rid``
+    end = np.repeat(starts + sizes, sizes)  # where its run ends
+    lefts: list[npt.NDArray[np.int64]] = []
+    rights: list[npt.NDArray[np.int64]] = []
+    distance = 1
+    while True:
+        keep = position + distance < end
+        position, end = position[keep], end[keep]
+        if len(position) == 0:
+            break
+        lefts.append(rid[position])
+        rights.append(rid[position + distance])
+        distance += 1
+    return np.concatenate(lefts), np.concatenate(rights)
 
 
 def one_edit_id_pairs(

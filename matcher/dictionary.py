@@ -9,6 +9,7 @@ accept plain object columns too, so callers need not care which they got.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Final, cast
 
@@ -77,9 +78,9 @@ def _merge_entries(entries: Any) -> tuple[npt.NDArray[Any], ObjectArray]:
     if len(entries) < DIGIT_PATH_MIN_ENTRIES or 2 * digit_like < len(head):
         merged = pc.dictionary_encode(entries)
         codes = merged.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-        return codes, np.asarray(merged.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+        return codes, _remembered_objects(merged.dictionary)
     codes, first = _encode_ids(short_text_ids(entries))
-    return codes, _objects(entries.take(first))
+    return codes, _remembered_objects(entries.take(first))
 
 
 def _dictionary_chunks(array: Any) -> list[Any]:
@@ -212,6 +213,7 @@ def expand(
     dictionary: bool = False,
     name: Hashable | None = None,
     ids: npt.NDArray[np.integer[Any]] | None = None,
+    text: Any = None,
 ) -> pd.Series:
     """A per-row column from one value per distinct input: row ``i`` gets ``values[codes[i]]``.
 
@@ -220,11 +222,16 @@ def expand(
     (values that coincide share a category, ``None`` is missing); otherwise, and for typed
     values, a plain column. ``ids``, one integer per value that is equal exactly when the
     values are (-1 for missing; see ``text_ids``), makes the encoding hash those integers
-    instead of the values: the same categories in the same order, faster for text.
+    instead of the values: the same categories in the same order, faster for text. ``text``,
+    the values as Arrow strings (when ``values`` are not), is remembered with the categories
+    (see ``known_text``).
     """
     if dictionary and ids is not None:
         value_codes, first = _encode_ids(ids)
-        series = _expanded(codes, value_codes, _objects(values.take(first)))
+        categories = _objects(values.take(first))
+        if text is not None or not isinstance(values, np.ndarray):
+            _remember_text(categories, (values if text is None else text).take(first))
+        series = _expanded(codes, value_codes, categories)
     else:
         values = values if isinstance(values, np.ndarray) else _objects(values)
         if dictionary and values.dtype == object:
@@ -285,11 +292,51 @@ def _objects(values: Any) -> ObjectArray:
     return np.asarray(values.to_numpy(zero_copy_only=False), dtype=object)
 
 
+# Arrow strings that object arrays of distinct values were made from, by the arrays' identity
+# (entries leave with their arrays): converting a million category values back costs ~0.1 s.
+_KNOWN_TEXT: dict[int, tuple[weakref.ref[ObjectArray], Any]] = {}
+
+
+def _remember_text(values: ObjectArray, text: Any) -> None:
+    """Remember ``text`` (Arrow strings, no nulls) as the Arrow form of ``values``."""
+    import pyarrow as pa
+
+    if text.null_count or not (
+        pa.types.is_string(text.type) or pa.types.is_large_string(text.type)
+    ):
+        return
+    key = id(values)
+
+    def forget(_: object) -> None:
+        _KNOWN_TEXT.pop(key, None)
+
+    _KNOWN_TEXT[key] = (weakref.ref(values, forget), text)
+
+
+def _remembered_objects(text: Any) -> ObjectArray:
+    """Arrow strings as an object array, remembered with it (see ``known_text``)."""
+    values = _objects(text)
+    _remember_text(values, text)
+    return values
+
+
+def known_text(values: ObjectArray) -> Any | None:
+    """The Arrow strings ``values`` were made from, when they are the distinct values of a
+    column read by Arrow (``from_arrow``, ``expand`` of Arrow text); None otherwise."""
+    entry = _KNOWN_TEXT.get(id(values))
+    if entry is None or entry[0]() is not values:
+        return None
+    return entry[1]
+
+
 def arrow_strings(values: ObjectArray) -> Any:
     """Arrow strings of the ``str`` values; other values, and text UTF-8 cannot encode (lone
     surrogates), are null."""
     import pyarrow as pa
 
+    known = known_text(values)
+    if known is not None:
+        return known.cast(pa.string())
     if pd.api.types.infer_dtype(values, skipna=False) == "string":
         try:
             return pa.array(values, type=pa.string())

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from matcher.dictionary import distinct
+from matcher.dictionary import distinct, known_text
 
 
 class DocType(StrEnum):
@@ -139,6 +139,9 @@ PLACEHOLDERS: Final = _placeholder_numbers()
 
 def arrow_text(values: npt.NDArray[Any]) -> Any:
     """pyarrow string array of raw numbers; ints kept, floats ≥ 1e15 (digits lost) → '1.10105E+17'."""
+    known = known_text(values)
+    if known is not None:
+        return known.cast(pa.string())
     if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
         values = np.array([_scalar_text(value) for value in values], dtype=object)
     return pa.array(values, type=pa.string(), from_pandas=True)

@@ -47,7 +47,7 @@ from matcher.columns import (
 )
 from matcher.dates import parse_dates
 from matcher.demographics import normalise_phones, normalise_sex
-from matcher.dictionary import as_object, constant, distinct, is_dictionary
+from matcher.dictionary import as_object, constant, distinct, is_dictionary, known_text
 from matcher.errors import MissingColumnError
 from matcher.frames import as_series
 from matcher.ingest import empty_rejects
@@ -81,9 +81,11 @@ def _blank(values: pd.Series) -> npt.NDArray[np.bool_]:
     import pyarrow.compute as pc
 
     codes, uniques = distinct(values)
-    if pd.api.types.infer_dtype(uniques, skipna=False) != "string":
-        uniques = np.array([u if isinstance(u, str) else str(u) for u in uniques], dtype=object)
-    text = pa.array(uniques, type=pa.string())
+    text = known_text(uniques)
+    if text is None:
+        if pd.api.types.infer_dtype(uniques, skipna=False) != "string":
+            uniques = np.array([u if isinstance(u, str) else str(u) for u in uniques], dtype=object)
+        text = pa.array(uniques, type=pa.string())
     empty = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0)
     blank = np.append(np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool), True)
     return blank[codes]

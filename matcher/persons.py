@@ -14,6 +14,7 @@ from matcher.dictionary import (
     dictionary_column,
     distinct,
     is_dictionary,
+    known_text,
     sorted_dictionary,
     with_missing_slot,
 )
@@ -405,7 +406,8 @@ def _ends_with(values: pd.Series, suffix: str) -> npt.NDArray[np.bool_]:
     import pyarrow.compute as pc
 
     codes, uniques = distinct(values)
-    hit = pc.ends_with(pa.array(uniques, type=pa.string()), suffix)
+    known = known_text(uniques)
+    hit = pc.ends_with(pa.array(uniques, type=pa.string()) if known is None else known, suffix)
     return np.append(hit.to_numpy(zero_copy_only=False), False)[codes]  # missing → False
 
 

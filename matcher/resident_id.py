@@ -222,7 +222,8 @@ def normalise_ids(
     declared = dtp.declared_codes(id_type, len(id_number))
     number_codes, uniques = distinct(id_number)
     number_codes = np.where(number_codes < 0, len(uniques), number_codes)  # NA → extra slot
-    texts = dtp.arrow_text(np.append(uniques, [None]))
+    texts = dtp.arrow_text(uniques)
+    texts = pa.concat_arrays([texts, pa.nulls(1, texts.type)])  # the missing number's slot
     if len(declared) and (declared == declared[0]).all():  # one declared type: items = numbers
         row_item, item_declared = number_codes, np.full(len(texts), declared[0], dtype=np.int8)
         item_number: IntArray = np.arange(len(texts))
@@ -230,14 +231,18 @@ def normalise_ids(
         row_item, item_number, item_declared = _pairs(number_codes, declared, len(texts))
         texts = texts.take(pa.array(item_number))
     items = _analyse(dtp.clean_numbers(texts), item_declared, latest or _today())
-    items[ID_KEY] = (
-        _reuse_raw_text(items[ID_KEY][0], texts, uniques, item_number),
-        items[ID_KEY][1],
-    )
+    key_text = items[ID_KEY][0]
+    items[ID_KEY] = (_reuse_raw_text(key_text, texts, uniques, item_number), items[ID_KEY][1])
     dictionary = is_dictionary(id_number)
     columns = {
         name: expand(
-            row_item, values, ids=ids, index=id_number.index, dictionary=dictionary, name=name
+            row_item,
+            values,
+            ids=ids,
+            index=id_number.index,
+            dictionary=dictionary,
+            name=name,
+            text=key_text if name == ID_KEY else None,
         )
         for name, (values, ids) in items.items()
     }

@@ -7,6 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+import matcher.dictionary as dictionary_module
 from matcher import columns as c
 from matcher.dictionary import (
     arrow_strings,
@@ -19,6 +20,7 @@ from matcher.dictionary import (
     fill_missing,
     from_arrow,
     is_dictionary,
+    known_text,
     map_distinct,
     per_file,
     short_text_ids,
@@ -251,6 +253,36 @@ def test_from_arrow_numbers_digit_columns_as_arrow_does(monkeypatch: pytest.Monk
     assert as_object(column).tolist() == trimmed
     arrow = pa.array([v for v in trimmed if v is not None]).dictionary_encode()
     assert column.cat.categories.tolist() == arrow.dictionary.to_pylist()  # first-seen order
+
+
+def test_categories_read_by_arrow_keep_their_arrow_text_while_they_live() -> None:
+    import gc
+
+    column = from_arrow(pa.array([" 张三", "李四", "", None, "张三"]))
+    codes, values = distinct(column)
+    known = known_text(values)
+    assert known is not None and known.to_pylist() == values.tolist() == ["张三", "李四"]
+    assert arrow_strings(values) is not None and arrow_strings(values).to_pylist() == [
+        "张三",
+        "李四",
+    ]
+    assert known_text(values.copy()) is None  # another array, even equal, is not known
+    assert known_text(np.array(["张三", "李四"], dtype=object)) is None
+    entries = len(dictionary_module._KNOWN_TEXT)
+    del column, codes, values, known
+    gc.collect()
+    assert len(dictionary_module._KNOWN_TEXT) == entries - 1  # forgotten with its array
+
+
+def test_expand_remembers_the_text_of_the_categories_it_makes() -> None:
+    values = np.array(["a1", "b2", "a1", None], dtype=object)
+    text = pa.array(["a1", "b2", "a1", None])
+    column = expand(
+        np.array([0, 1, 2, -1, 1]), values, ids=np.array([7, 8, 7, -1]), dictionary=True, text=text
+    )
+    _, categories = distinct(column)
+    assert categories.tolist() == ["a1", "b2"]
+    assert known_text(categories).to_pylist() == ["a1", "b2"]
 
 
 def test_arrow_strings_nulls_what_is_not_text() -> None:
