@@ -45,16 +45,21 @@ def from_arrow(array: Any) -> pd.Series:
     entries = pc.utf8_trim_whitespace(entries)
     entries = pc.if_else(pc.equal(entries, ""), pa.scalar(None, pa.string()), entries)
     merged_codes, values = _merge_entries(entries)
-    # Row → its entry (block offset + local index) → merged code; -1 where null or blank.
-    rows = np.empty(sum(len(chunk) for chunk in chunks), dtype=np.int64)
+    # Row → its block's entry → merged code (-1 where null or blank), gathered per block
+    # straight into the final codes.
+    codes = np.empty(sum(len(chunk) for chunk in chunks), dtype=_code_dtype(len(values)))
     start = offset = 0
     for chunk in chunks:
-        local = chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-        rows[start : start + len(chunk)] = np.where(local >= 0, local + offset, -1)
+        end = offset + len(chunk.dictionary)
+        lookup = np.append(merged_codes[offset:end], -1).astype(codes.dtype)
+        local = chunk.indices
+        if local.null_count:
+            local = local.fill_null(-1)  # index -1 wraps to the last slot: missing
+        block = local.to_numpy(zero_copy_only=False)
+        np.take(lookup, block, out=codes[start : start + len(chunk)], mode="wrap")
         start += len(chunk)
-        offset += len(chunk.dictionary)
-    entry_codes = np.append(merged_codes, -1)
-    return dictionary_column(entry_codes[rows], values)  # -1 (null cell) picks the last slot
+        offset = end
+    return dictionary_column(codes, values)
 
 
 _MOSTLY_DIGITS = r"^[0-9X]{1,18}$"
@@ -122,7 +127,7 @@ def encode(series: pd.Series) -> pd.Series:
 def dictionary_column(codes: npt.NDArray[Any], categories: ObjectArray) -> pd.Series:
     """A Categorical column from codes (-1 = missing) and distinct, non-missing categories
     (their distinctness is not re-checked)."""
-    codes = codes.astype(_code_dtype(len(categories)))
+    codes = codes.astype(_code_dtype(len(categories)), copy=False)
     return pd.Series(_from_codes(codes, pd.Index(categories, dtype=object), distinct=True))
 
 

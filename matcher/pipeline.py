@@ -32,6 +32,7 @@ from matcher.compare import (
     prepare_records,
 )
 from matcher.decisions import DECISION, LEVEL_DOSES, Decision, Rule, apply_rules, decision_counts
+from matcher.dictionary import arrow_strings, distinct, is_dictionary, known_text
 from matcher.frames import as_series
 from matcher.names import fuzzy_pinyin
 from matcher.scoring import (
@@ -379,6 +380,52 @@ def _manual_hits(
     return np.isin(code, np.minimum(a, b) * n + np.maximum(a, b))
 
 
+def _record_keys(records: pd.DataFrame) -> Callable[[np.ndarray], np.ndarray]:
+    """``key_strings`` for ``cluster_person_ids``: ``source|person_ref`` of the given records.
+
+    Joined by Arrow when both columns are text categories whose Arrow form is known (as read),
+    a million keys in one call; otherwise string by string.
+    """
+    text = [_category_text(records[column]) for column in (c.SOURCE, c.PERSON_REF)]
+    if text[0] is not None and text[1] is not None:
+        import pyarrow.compute as pc
+
+        (source_codes, source_text), (ref_codes, ref_text) = text[0], text[1]
+
+        def joined(rows: np.ndarray) -> np.ndarray:
+            keys = pc.binary_join_element_wise(
+                source_text.take(source_codes[rows]), ref_text.take(ref_codes[rows]), "|"
+            )
+            return np.asarray(keys.to_numpy(zero_copy_only=False), dtype=object)
+
+        return joined
+    sources = records[c.SOURCE].to_numpy(dtype=object)
+    refs = records[c.PERSON_REF].to_numpy(dtype=object)
+
+    def key_strings(rows: np.ndarray) -> np.ndarray:
+        pairs = zip(sources[rows].tolist(), refs[rows].tolist(), strict=True)
+        try:
+            return np.array(list(map("|".join, pairs)), dtype=object)
+        except TypeError:  # not all strings: as str() would spell them
+            source = pd.Series(sources[rows]).astype(str)
+            return (source + "|" + pd.Series(refs[rows]).astype(str)).to_numpy(dtype=object)
+
+    return key_strings
+
+
+def _category_text(values: pd.Series) -> tuple[np.ndarray, Any] | None:
+    """(codes, Arrow text of the categories) of a text Categorical without missing cells whose
+    categories' Arrow form is known (``dictionary.known_text``); None otherwise."""
+    if not is_dictionary(values):
+        return None
+    codes, categories = distinct(values)
+    text = known_text(categories) if len(codes) and codes.min() >= 0 else None
+    if text is None and len(categories) <= 1024 and len(codes) and codes.min() >= 0:
+        if all(type(value) is str for value in categories.tolist()):  # few: convert them
+            text = arrow_strings(categories)
+    return None if text is None or text.null_count else (codes, text)
+
+
 def _cluster(
     records: pd.DataFrame,
     scored: pd.DataFrame,
@@ -402,19 +449,8 @@ def _cluster(
         trusted_codes.astype(np.int64),
         cannot_link=None if manual is None else manual.different,
     )
-    sources = records[c.SOURCE].to_numpy(dtype=object)
-    refs = records[c.PERSON_REF].to_numpy(dtype=object)
-
-    def key_strings(rows: np.ndarray) -> np.ndarray:
-        pairs = zip(sources[rows].tolist(), refs[rows].tolist(), strict=True)
-        try:
-            return np.array(list(map("|".join, pairs)), dtype=object)
-        except TypeError:  # not all strings: as str() would spell them
-            source = pd.Series(sources[rows]).astype(str)
-            return (source + "|" + pd.Series(refs[rows]).astype(str)).to_numpy(dtype=object)
-
     records[c.PERSON_ID] = as_series(
-        cluster_person_ids(clustering.labels, key_strings), records.index
+        cluster_person_ids(clustering.labels, _record_keys(records)), records.index
     )
     persons = int(np.count_nonzero(np.bincount(clustering.labels))) if len(records) else 0
     if len(clustering.refused_left):
