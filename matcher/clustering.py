@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from matcher.keyed_hash import pandas_hash
 from matcher.sorting import group_order
 
 IntArray = npt.NDArray[np.int64]
@@ -210,43 +212,47 @@ def person_ids(labels: IntArray, record_keys: pd.Series) -> pd.Series:
     The id depends only on which records form the cluster, so reruns on the same input give
     the same ids; it carries no personal data.
     """
-    keys = record_keys.to_numpy(dtype=object)
-    ids = cluster_person_ids(labels, lambda rows: keys[rows])
+    keys = arrow_keys(record_keys.to_numpy(dtype=object))
+    ids = cluster_person_ids(labels, keys.take)
     return pd.Series(ids, index=record_keys.index)
 
 
+def arrow_keys(keys: npt.NDArray[np.object_]) -> Any:
+    """Record keys as Arrow strings (non-strings as ``str`` spells them)."""
+    import pyarrow as pa
+
+    try:
+        return pa.array(keys, type=pa.string())
+    except (pa.ArrowException, UnicodeError):
+        return pa.array([str(key) for key in keys], type=pa.string())
+
+
 def cluster_person_ids(
-    labels: IntArray, key_strings: Callable[[IntArray], npt.NDArray[np.object_]]
+    labels: IntArray, key_text: Callable[[npt.NDArray[np.intp]], Any]
 ) -> npt.NDArray[np.object_]:
     """Person id per record (``person_ids``), with member keys built only where needed.
 
-    ``key_strings(rows)`` returns the key strings of those records: only members of clusters
-    with several records are compared, and only one key per cluster is hashed.
+    ``key_text(rows)`` returns the key strings of those records as Arrow strings: only members
+    of clusters with several records are compared (in byte order, which for UTF-8 is Python's
+    string order), and one key per cluster is hashed (as ``pd.util.hash_array`` hashes).
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     dense = _dense(np.asarray(labels, dtype=np.int64))
     n_clusters = int(dense.max()) + 1 if len(dense) else 0
-    smallest_key = np.empty(n_clusters, dtype=object)
     sizes = np.bincount(dense, minlength=n_clusters)
+    smallest = np.empty(n_clusters, dtype=np.intp)  # per cluster: the member with the least key
     single = np.flatnonzero(sizes[dense] == 1)
-    smallest_key[dense[single]] = key_strings(single)
+    smallest[dense[single]] = single
     multi = np.flatnonzero(sizes[dense] > 1)
     if len(multi):
-        # Members grouped by cluster; the running minimum walks each group (clusters are
-        # small: one vectorised step per member position of the largest cluster).
-        order = multi[group_order(dense[multi])]
-        keys = key_strings(order)
-        group_sizes = sizes[dense[order[np.r_[True, dense[order][1:] != dense[order][:-1]]]]]
-        starts = np.cumsum(group_sizes) - group_sizes
-        best = starts.copy()  # position in ``order`` of each group's smallest key so far
-        for offset in range(1, int(group_sizes.max())):
-            groups = np.flatnonzero(group_sizes > offset)
-            candidate = starts[groups] + offset
-            smaller = keys[candidate] < keys[best[groups]]
-            best[groups[smaller]] = candidate[smaller]
-        smallest_key[dense[order[best]]] = keys[best]
-        del keys
-    hashed = pd.util.hash_array(smallest_key, hash_key=PERSON_ID_HASH_KEY, categorize=False)
-    del smallest_key  # the key text is freed before the id text is made: ~70 MB less at 1M
+        members = pa.table({"cluster": dense[multi], "key": key_text(multi)})
+        order = pc.sort_indices(members, [("cluster", "ascending"), ("key", "ascending")])
+        ordered = multi[np.asarray(order)]
+        first = np.r_[True, dense[ordered][1:] != dense[ordered][:-1]]
+        smallest[dense[ordered[first]]] = ordered[first]
+    hashed = pandas_hash(key_text(smallest), PERSON_ID_HASH_KEY)
     return _hex_ids(hashed)[dense]
 
 

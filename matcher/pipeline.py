@@ -20,7 +20,7 @@ import pandas as pd
 from matcher import columns as c
 from matcher import persons as p
 from matcher.blocking import BlockingReport, block_pairs, column_codes, key_columns
-from matcher.clustering import cluster_pairs, cluster_person_ids
+from matcher.clustering import arrow_keys, cluster_pairs, cluster_person_ids
 from matcher.compare import (
     BIRTH_DAY,
     FUZZY_PINYIN,
@@ -380,11 +380,12 @@ def _manual_hits(
     return np.isin(code, np.minimum(a, b) * n + np.maximum(a, b))
 
 
-def _record_keys(records: pd.DataFrame) -> Callable[[np.ndarray], np.ndarray]:
-    """``key_strings`` for ``cluster_person_ids``: ``source|person_ref`` of the given records.
+def _record_keys(records: pd.DataFrame) -> Callable[[np.ndarray], Any]:
+    """``key_text`` for ``cluster_person_ids``: ``source|person_ref`` of the given records, as
+    Arrow strings.
 
-    Joined by Arrow when both columns are text categories whose Arrow form is known (as read),
-    a million keys in one call; otherwise string by string.
+    Joined by Arrow when both columns are text categories whose Arrow form is known (as read);
+    otherwise made string by string.
     """
     text = [_category_text(records[column]) for column in (c.SOURCE, c.PERSON_REF)]
     if text[0] is not None and text[1] is not None:
@@ -392,23 +393,23 @@ def _record_keys(records: pd.DataFrame) -> Callable[[np.ndarray], np.ndarray]:
 
         (source_codes, source_text), (ref_codes, ref_text) = text[0], text[1]
 
-        def joined(rows: np.ndarray) -> np.ndarray:
-            keys = pc.binary_join_element_wise(
+        def joined(rows: np.ndarray) -> Any:
+            return pc.binary_join_element_wise(
                 source_text.take(source_codes[rows]), ref_text.take(ref_codes[rows]), "|"
             )
-            return np.asarray(keys.to_numpy(zero_copy_only=False), dtype=object)
 
         return joined
     sources = records[c.SOURCE].to_numpy(dtype=object)
     refs = records[c.PERSON_REF].to_numpy(dtype=object)
 
-    def key_strings(rows: np.ndarray) -> np.ndarray:
+    def key_strings(rows: np.ndarray) -> Any:
         pairs = zip(sources[rows].tolist(), refs[rows].tolist(), strict=True)
         try:
-            return np.array(list(map("|".join, pairs)), dtype=object)
+            return arrow_keys(np.array(list(map("|".join, pairs)), dtype=object))
         except TypeError:  # not all strings: as str() would spell them
             source = pd.Series(sources[rows]).astype(str)
-            return (source + "|" + pd.Series(refs[rows]).astype(str)).to_numpy(dtype=object)
+            keys = source + "|" + pd.Series(refs[rows]).astype(str)
+            return arrow_keys(keys.to_numpy(dtype=object))
 
     return key_strings
 
