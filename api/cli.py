@@ -97,6 +97,9 @@ def run() -> None:
         # A batch job leaves no cycles worth collecting, and the process ends without
         # teardown: no cycle collection at all, from the imports on (~0.1 s at start-up).
         gc.disable()
+        # No matrix algebra in the job: OpenBLAS's worker threads would only take CPU time
+        # from the second core (set before numpy loads; a value set by the user is kept).
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     code = main()
     if fast_exit and not _watched():
         sys.stdout.flush()

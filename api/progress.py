@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import sys
+import threading
 from types import TracebackType
 
 from tqdm import tqdm
+
+# Bars are drawn from threads of one process: a thread lock will do. (tqdm's default also
+# makes a multiprocessing lock, importing multiprocessing: ~10 ms of every command's start.)
+if getattr(tqdm, "_lock", None) is None:
+    tqdm.set_lock(threading.RLock())
 
 
 class StageProgress:

@@ -17,21 +17,19 @@ from api.allocator import keep_freed_memory, paused_garbage_collector
 from api.outputs import pairs_frame, persons_frame, write_csv, write_json
 from api.progress import StageProgress
 from matcher import columns as c
-from matcher.clustering import person_ids
 from matcher.dictionary import sorted_dictionary
-from matcher.fhir import fhir_bundle
-from matcher.generic import DATASET, GenericProfile, link_generic
-from matcher.histories import Histories, build_histories, compare_dose_histories, history_documents
-from matcher.history_lines import write_history_lines
+from matcher.histories import Histories, build_histories, compare_dose_histories
 from matcher.ingest import read_exports
 from matcher.names import load_tables
 from matcher.normalise import normalise_doses
 from matcher.pipeline import STAGES, run_link
-from matcher.profiles import load_profile
 from matcher.scoring import FSModel
 from matcher.settings import MatchSettings
 
 logger = logging.getLogger("vaxlink.link")
+
+# Modules only some runs need (--profile, --generic, histories, FHIR) are imported where used:
+# start-up time counts in every run.
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,7 +79,11 @@ def _run(args: argparse.Namespace, started: float) -> int:
         return _run_generic(args, out)
     settings = MatchSettings.from_path(args.settings) if args.settings else MatchSettings()
     model = FSModel.load(args.model) if args.model else None
-    profile = load_profile(args.profile) if args.profile else None
+    profile = None
+    if args.profile:
+        from matcher.profiles import load_profile
+
+        profile = load_profile(args.profile)
     today = pd.Timestamp(args.today) if args.today else pd.Timestamp.today().normalize()
     seconds: dict[str, float] = {}
     peaks: dict[str, float] = {}
@@ -160,6 +162,9 @@ def _run(args: argparse.Namespace, started: float) -> int:
 
 def _run_generic(args: argparse.Namespace, out: Path) -> int:
     """``--generic``: link CSV files of another schema; writes persons.csv, pairs.csv, model.json."""
+    from matcher.clustering import person_ids
+    from matcher.generic import DATASET, GenericProfile, link_generic
+
     profile = GenericProfile.from_toml(args.generic)
     frames = [pd.read_csv(path, dtype=str, keep_default_na=False) for path in args.inputs]
     frames = [f.apply(lambda col: col.str.strip()).replace("", None) for f in frames]
@@ -199,9 +204,14 @@ def _write_histories(
 ) -> None:
     """histories.jsonl (one person a line) and, with ``fhir``, histories.fhir.jsonl (Bundles)."""
     if not fhir:
+        from matcher.history_lines import write_history_lines
+
         with (out / "histories.jsonl").open("w", encoding="utf-8") as handle:
             write_history_lines(histories, records, handle)
         return
+    from matcher.fhir import fhir_bundle
+    from matcher.histories import history_documents
+
     with (
         (out / "histories.jsonl").open("w", encoding="utf-8") as handle,
         (out / "histories.fhir.jsonl").open("w", encoding="utf-8") as fhir_handle,
