@@ -329,8 +329,9 @@ def _sorted_blocks(
 
     One counting sort per key, last key first (a radix sort): no combined code is hashed.
     """
-    order = np.arange(len(rows))
-    for column in reversed(columns):
+    *earlier, last = columns
+    order = group_order(last)
+    for column in reversed(earlier):
         order = order[group_order(column[order])]
     if len(order) == 0:
         return rows, np.empty(0, dtype=np.intp)
