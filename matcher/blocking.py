@@ -59,7 +59,9 @@ def _encode_dictionary(values: pd.Series) -> Int32Array:
     return _blank_as_missing(codes, categories)
 
 
-def _blank_as_missing(raw: npt.NDArray[np.signedinteger[Any]], uniques: npt.NDArray[np.object_]) -> Int32Array:
+def _blank_as_missing(
+    raw: npt.NDArray[np.signedinteger[Any]], uniques: npt.NDArray[np.object_]
+) -> Int32Array:
     """Factorize codes as int32, with the empty string's code also turned into -1."""
     codes: Int32Array = raw.astype(np.int32, copy=False)
     empty = np.flatnonzero(uniques == "")

@@ -370,6 +370,32 @@ def ascii_matrix(strings: Any, width: int) -> npt.NDArray[np.uint8]:
     return data[offsets[0] : offsets[-1]].reshape(-1, width)
 
 
+def made_of(text: Any, allowed: bytes) -> npt.NDArray[np.bool_]:
+    """True where an Arrow string holds only bytes of ``allowed`` (ASCII; empty strings too),
+    False for nulls: a regex such as ``^[0-9A-Z]*$`` without the regex engine."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(text) == 0:
+        return np.zeros(0, dtype=bool)
+    if not pa.types.is_string(text.type):
+        text = text.cast(pa.string())
+    table = np.zeros(256, dtype=bool)
+    table[np.frombuffer(allowed, dtype=np.uint8)] = True
+    start = text.offset
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[start : start + len(text) + 1]
+    data = text.buffers()[2]
+    lengths = np.diff(offsets)
+    ok = lengths == 0
+    filled = np.flatnonzero(~ok)
+    if len(filled) and data is not None:
+        raw = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+        bad = ~table[raw]
+        any_bad = np.logical_or.reduceat(bad, offsets[filled] - offsets[0])
+        ok[filled] = ~any_bad
+    return ok & np.asarray(pc.is_valid(text), dtype=bool)
+
+
 _DIGIT_X: Final = np.full(256, 255, dtype=np.uint8)
 _DIGIT_X[np.frombuffer(b"0123456789X", dtype=np.uint8)] = np.arange(11, dtype=np.uint8)
 

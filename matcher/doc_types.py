@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from matcher.dictionary import distinct, known_text
+from matcher.dictionary import distinct, known_text, made_of
 
 
 class DocType(StrEnum):
@@ -160,10 +160,13 @@ def _scalar_text(value: object) -> str | None:
     return str(value)
 
 
+_CLEAN_BYTES: Final = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # what ``clean_numbers`` leaves
+
+
 def clean_numbers(text: Any) -> Any:
     """NFKC; strip whitespace, zero-width, NBSP, dashes, brackets and a leading '; x/× → X;
     upper-case. Letters are never mapped to digits. Already clean values are left untouched."""
-    dirty = ~matches(text, r"^[0-9A-Z]*$") & np.asarray(pc.is_valid(text))
+    dirty = ~made_of(text, _CLEAN_BYTES) & np.asarray(pc.is_valid(text))
     if not dirty.any():
         return text
     dirty_text = text.filter(pa.array(dirty))

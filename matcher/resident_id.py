@@ -188,7 +188,6 @@ def single_digit_repairs(number: str, *, latest: dt.date | None = None) -> list[
 
 # --- Vectorised normaliser -----------------------------------------------------------------
 _SCIENTIFIC: Final = r"^\d+(?:\.\d*)?E\+?\d+$"
-_RESIDENT_SHAPE: Final = r"^(?:\d{17}[\dX]|\d{15})$"
 _RESIDENT_LIKE: Final = r"^[0-9OILX]{14,20}$"  # with ≥ 12 digits: a mistyped resident number
 _TWELVE_DIGITS: Final = r"(?:\d\D*){12}"
 _WEIGHTS: Final = np.array(WEIGHTS, dtype=np.int16)
@@ -340,9 +339,7 @@ def _resident_features(clean: Any, latest: dt.date) -> dict[str, Any]:
     ``province`` are codes into ``_SEX_VALUES`` and ``_PROVINCE_VALUES``.
     """
     n = len(clean)
-    shaped = dtp.matches(clean, _RESIDENT_SHAPE)
-    is18 = shaped & (np.asarray(pc.fill_null(pc.binary_length(clean), 0)) == 18)
-    is15 = shaped & ~is18
+    is18, is15 = _resident_shapes(clean)
     rows = np.concatenate([np.flatnonzero(is18), np.flatnonzero(is15)])
     m18 = ascii_matrix(clean.filter(pa.array(is18)), 18)
     m15 = ascii_matrix(clean.filter(pa.array(is15)), 15)
@@ -384,6 +381,23 @@ def _resident_features(clean: Any, latest: dt.date) -> dict[str, Any]:
     upgraded_text = pa.array(np.ascontiguousarray(upgraded).view("S18").ravel(), pa.binary(18))
     features["key"] = pc.replace_with_mask(clean, pa.array(is15), upgraded_text.cast(pa.string()))
     return features
+
+
+def _resident_shapes(clean: Any) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Which numbers are 17 ASCII digits + [0-9X], and which 15 ASCII digits (checked on their
+    bytes, as a regex would but faster)."""
+    lengths = np.asarray(pc.fill_null(pc.binary_length(clean), 0))
+    shapes = []
+    for width in (18, 15):
+        at = np.flatnonzero(lengths == width)
+        matrix = ascii_matrix(clean.take(pa.array(at)).cast(pa.string()), width)
+        digit = (matrix >= ord("0")) & (matrix <= ord("9"))
+        if width == 18:
+            digit[:, 17] |= matrix[:, 17] == ord("X")
+        shaped = np.zeros(len(lengths), dtype=bool)
+        shaped[at[digit.all(axis=1)]] = True
+        shapes.append(shaped)
+    return shapes[0], shapes[1]
 
 
 _SEX_VALUES: Final = np.array([MALE, FEMALE, UNKNOWN_SEX], dtype=object)

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import matcher.dictionary as dictionary_module
 from matcher import columns as c
@@ -21,6 +23,7 @@ from matcher.dictionary import (
     from_arrow,
     is_dictionary,
     known_text,
+    made_of,
     map_distinct,
     per_file,
     short_text_ids,
@@ -203,9 +206,9 @@ def test_expand_with_ids_encodes_like_hashing_the_values() -> None:
     codes = np.array([4, -1, 0, 2, 1, 0, -1, 3])
     hashed = expand(codes, values, dictionary=True)
     assert hashed.cat.categories.tolist() == ["b", "a", "c", "absent"]
-    for given in (values, pa.array(values.tolist(), type=pa.string())):
-        assert_same_encoding(expand(codes, given, ids=ids, dictionary=True), hashed)
-        plain = expand(codes, given, ids=ids, index=pd.RangeIndex(8), name="x")
+    for source in (values, pa.array(values.tolist(), type=pa.string())):
+        assert_same_encoding(expand(codes, source, ids=ids, dictionary=True), hashed)
+        plain = expand(codes, source, ids=ids, index=pd.RangeIndex(8), name="x")
         assert plain.tolist() == values.take(codes).tolist() and plain.name == "x"
 
 
@@ -304,3 +307,16 @@ def test_first_seen_numbers_number_keys_as_factorize_does() -> None:
         assert key_of.tolist() == uniques.astype(np.int64).tolist()
     numbers, key_of = first_seen_numbers(np.empty(0, dtype=np.int64), 4)
     assert len(numbers) == len(key_of) == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text("09AZaz １X张 -", max_size=6)), max_size=30))
+def test_made_of_is_the_regex_of_the_allowed_bytes(values: list[str | None]) -> None:
+    import re
+
+    text = pa.array(values, type=pa.string())
+    for part in (text, text.slice(len(values) // 3)):
+        expected = [
+            v is not None and re.fullmatch("[0-9A-Z]*", v) is not None for v in part.to_pylist()
+        ]
+        assert made_of(part, b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ").tolist() == expected

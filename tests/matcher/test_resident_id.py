@@ -490,3 +490,28 @@ def test_pairs_are_numbered_like_factorize(n_numbers: int, kinds: int) -> None:
     assert rows.tolist() == codes.tolist()
     assert number.tolist() == (pairs // 16).tolist()
     assert kind.tolist() == (pairs % 16 - 1).tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text("0123456789X", min_size=14, max_size=19),
+            st.text("0123456789Xx１ A", min_size=15, max_size=18),
+        ),
+        max_size=30,
+    )
+)
+def test_resident_shapes_are_those_of_the_regex(values: list[str | None]) -> None:
+    import re
+
+    import pyarrow as pa
+
+    from matcher.resident_id import _resident_shapes
+
+    is18, is15 = _resident_shapes(pa.array(values, type=pa.string()))
+    for value, a, b in zip(values, is18.tolist(), is15.tolist(), strict=True):
+        text = value or ""
+        assert a == (value is not None and re.fullmatch(r"[0-9]{17}[0-9X]", text) is not None)
+        assert b == (value is not None and re.fullmatch(r"[0-9]{15}", text) is not None)
