@@ -268,15 +268,27 @@ class _KeyCodes:
             dtype = col.dtype
             if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
                 values = col.to_numpy(dtype=np.int64, na_value=0)
-                if len(values) and 0 <= values.min() and values.max() < max(4 * len(values), 256):
-                    codes = values.astype(np.int32)  # small numbers (a year, a month) as they are
-                else:
-                    codes = pd.factorize(values)[0].astype(np.int32)
-                codes[values == 0] = -1  # 0 = missing
-                self._codes[key] = codes
+                self._codes[key] = _number_codes(values)
             else:
                 self._codes[key] = column_codes(self._records, key)
         return self._codes[key]
+
+
+def _number_codes(values: npt.NDArray[np.int64]) -> Int32Array:
+    """Codes of a numeric key (0 = missing → -1): small numbers (a year, a month) as they are,
+    a narrow range (dates as YYYYMMDD) shifted to start at 0, others factorized."""
+    n = len(values)
+    present = values != 0
+    low = int(values[present].min()) if present.any() else 0
+    high = int(values.max()) if n else 0
+    if int(values.min(initial=0)) >= 0 and high < max(4 * n, 256):
+        codes = values.astype(np.int32)
+    elif low > 0 and high - low < 4 * n:
+        codes = (values - low).astype(np.int32)
+    else:
+        codes = pd.factorize(values)[0].astype(np.int32)
+    codes[~present] = -1
+    return codes
 
 
 def key_columns(settings: MatchSettings) -> tuple[str, ...]:
