@@ -30,7 +30,7 @@ from matcher.blocking import (
     encode,
     id_encoding,
 )
-from matcher.dictionary import is_dictionary
+from matcher.dictionary import forget_text, is_dictionary
 from matcher.frames import with_columns
 
 Int8Array = npt.NDArray[np.int8]
@@ -94,6 +94,7 @@ def prepare_records(records: pd.DataFrame, *, columns: Iterable[str] = ()) -> pd
     copy: the caller's frame is not changed.
     """
     id_codes, chars, form = id_encoding(records[c.ID_KEY])
+    forget_text(records[c.ID_KEY])  # its Arrow form served the ID shapes (~20 MB at 1M)
     keys: dict[str, npt.NDArray[Any]] = {}
 
     def codes_of(name: str) -> npt.NDArray[Any]:

@@ -325,6 +325,13 @@ def _remembered_objects(text: Any) -> ObjectArray:
     return values
 
 
+def forget_text(series: pd.Series) -> None:
+    """Drop the Arrow text remembered for a Categorical's categories (memory no longer needed
+    once the column has been worked on); nothing for other columns."""
+    if is_dictionary(series):
+        _KNOWN_TEXT.pop(id(distinct(series)[1]), None)
+
+
 def known_text(values: ObjectArray) -> Any | None:
     """The Arrow strings ``values`` were made from, when they are the distinct values of a
     column read by Arrow (``from_arrow``, ``expand`` of Arrow text); None otherwise."""

@@ -47,7 +47,14 @@ from matcher.columns import (
 )
 from matcher.dates import parse_dates
 from matcher.demographics import normalise_phones, normalise_sex
-from matcher.dictionary import as_object, constant, distinct, is_dictionary, known_text
+from matcher.dictionary import (
+    as_object,
+    constant,
+    distinct,
+    forget_text,
+    is_dictionary,
+    known_text,
+)
 from matcher.errors import MissingColumnError
 from matcher.frames import as_series
 from matcher.ingest import empty_rejects
@@ -208,6 +215,8 @@ def normalise_doses(
         if isinstance(values, pd.Series) and is_dictionary(values):
             if not (dictionary and col in DICTIONARY_COLUMNS):
                 columns[col] = as_object(values)
+    for col in (ID_NUMBER, PHONE, NAME, BIRTH_DATE, DOSE_DATE):
+        forget_text(canonical[col])  # the raw text's Arrow form: no use after this (~35 MB)
     # Column-wise assembly without consolidating the object columns into one block (a full
     # copy of every column at 1M persons), and without copying any column.
     index = pd.RangeIndex(int(keep.sum()))

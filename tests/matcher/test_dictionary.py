@@ -20,6 +20,7 @@ from matcher.dictionary import (
     encode,
     expand,
     fill_missing,
+    forget_text,
     from_arrow,
     is_dictionary,
     known_text,
@@ -258,23 +259,28 @@ def test_from_arrow_numbers_digit_columns_as_arrow_does(monkeypatch: pytest.Monk
     assert column.cat.categories.tolist() == arrow.dictionary.to_pylist()  # first-seen order
 
 
-def test_categories_read_by_arrow_keep_their_arrow_text_while_they_live() -> None:
-    import gc
-
+def test_categories_read_by_arrow_keep_their_arrow_text_until_forgotten() -> None:
     column = from_arrow(pa.array([" 张三", "李四", "", None, "张三"]))
-    codes, values = distinct(column)
+    _, values = distinct(column)
     known = known_text(values)
     assert known is not None and known.to_pylist() == values.tolist() == ["张三", "李四"]
-    assert arrow_strings(values) is not None and arrow_strings(values).to_pylist() == [
-        "张三",
-        "李四",
-    ]
+    assert arrow_strings(values).to_pylist() == ["张三", "李四"]
     assert known_text(values.copy()) is None  # another array, even equal, is not known
     assert known_text(np.array(["张三", "李四"], dtype=object)) is None
+    forget_text(column.iloc[:2])  # rows of the column share its categories
+    assert known_text(values) is None
+    assert arrow_strings(values).to_pylist() == ["张三", "李四"]  # converted instead
+
+
+def test_remembered_text_goes_with_its_categories() -> None:
+    import gc
+
     entries = len(dictionary_module._KNOWN_TEXT)
-    del column, codes, values, known
+    column = from_arrow(pa.array(["a", "b"]))
+    assert len(dictionary_module._KNOWN_TEXT) == entries + 1
+    del column
     gc.collect()
-    assert len(dictionary_module._KNOWN_TEXT) == entries - 1  # forgotten with its array
+    assert len(dictionary_module._KNOWN_TEXT) == entries
 
 
 def test_expand_remembers_the_text_of_the_categories_it_makes() -> None:
