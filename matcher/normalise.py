@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -151,12 +151,30 @@ def normalise_doses(
     if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0:
         frame = frame.reset_index(drop=True)
     n = len(frame)
-    extra = [c for c in frame.columns if c not in CANONICAL_COLUMNS]
     # Text columns may be dictionary-encoded (as the readers give them) or plain objects: every
     # check below works per distinct value either way.
     canonical = {
         col: frame[col] if col in frame.columns else constant(None, n) for col in CANONICAL_COLUMNS
     }
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vaxlink-normalise") as pool:
+        # The ID numbers, the longest part, on a second core from the start (rows rejected below
+        # are dropped from its columns afterwards); everything else on this one.
+        ids = pool.submit(
+            normalise_ids, canonical[ID_NUMBER], canonical[ID_TYPE], latest=today.date()
+        )
+        return _normalise_rest(frame, canonical, ids, today=today, dictionary=dictionary)
+
+
+def _normalise_rest(
+    frame: pd.DataFrame,
+    canonical: dict[str, pd.Series],
+    ids: Future[pd.DataFrame],
+    *,
+    today: pd.Timestamp,
+    dictionary: bool,
+) -> NormaliseResult:
+    """``normalise_doses`` once the ID numbers are being normalised (``ids``)."""
+    extra = [c for c in frame.columns if c not in CANONICAL_COLUMNS]
 
     source = canonical[SOURCE]
     bad_source = ~source.isin(_PROVINCE_CODES).to_numpy(dtype=bool)
@@ -189,21 +207,18 @@ def normalise_doses(
         dose_dates, birth_dates = _rows(dose_dates, keep), _rows(birth_dates, keep)
 
     columns: dict[str, pd.Series | npt.NDArray[Any]] = {}
-    # The fields are independent: IDs and phones on worker threads, names and the rest on this
-    # one. The gain is small (at 1M, ~0-0.1 s of ~1.3 s): the GIL and the two cores' shared
-    # memory bandwidth limit it.
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="vaxlink-normalise") as pool:
-        ids = pool.submit(
-            normalise_ids, canonical[ID_NUMBER], canonical[ID_TYPE], latest=today.date()
+    derived = [normalise_names(canonical[NAME]), map_vaccines(canonical[VACCINE])]
+    columns.update(canonical)
+    columns[BIRTH_DATE] = birth_dates
+    columns[DOSE_DATE] = dose_dates
+    columns[SEX] = normalise_sex(canonical[SEX])
+    columns[PHONE] = normalise_phones(canonical[PHONE])
+    id_columns = ids.result()
+    if not all_kept:
+        id_columns = pd.DataFrame(
+            {col: _rows(id_columns[col], keep) for col in id_columns.columns}, copy=False
         )
-        phones = pool.submit(normalise_phones, canonical[PHONE])
-        derived = [normalise_names(canonical[NAME]), map_vaccines(canonical[VACCINE])]
-        columns.update(canonical)
-        columns[BIRTH_DATE] = birth_dates
-        columns[DOSE_DATE] = dose_dates
-        columns[SEX] = normalise_sex(canonical[SEX])
-        columns[PHONE] = phones.result()
-        derived.insert(0, ids.result())
+    derived.insert(0, id_columns)
     derived_columns = {col for part in derived for col in part.columns}
     for col in extra:
         if col not in derived_columns:  # a derived column in the input is recomputed
