@@ -81,7 +81,8 @@ def build_person_records(doses: pd.DataFrame) -> PersonRecords:
     """
     rid = _record_ids(doses)
     n_records = int(rid.max()) + 1 if len(rid) else 0
-    order = np.argsort(rid, kind="stable")
+    in_order = len(rid) == 0 or bool((rid[1:] >= rid[:-1]).all())  # exports are sorted
+    order = np.arange(len(rid)) if in_order else np.argsort(rid, kind="stable")
     starts = np.flatnonzero(np.r_[True, rid[order][1:] != rid[order][:-1]]) if len(rid) else order
     first_row = order[starts]  # the first dose row of every record, in record order
     present = [c.SOURCE, c.PERSON_REF, *(f for f in IDENTITY_FIELDS if f in doses.columns)]
@@ -141,6 +142,12 @@ def _sorted_codes(values: pd.Series) -> tuple[npt.NDArray[np.int64], int]:
 def _in_text_order(categories: pd.Index) -> bool:
     """True when ``categories`` are strings in ascending order (code point order, as Arrow sorts
     UTF-8)."""
+    text = known_text(np.asarray(categories, dtype=object))
+    if text is not None:  # compared by Arrow, byte by byte (the same order for UTF-8)
+        import pyarrow.compute as pc
+
+        ascending = pc.less_equal(text.slice(0, len(text) - 1), text.slice(1))
+        return len(text) < 2 or bool(pc.all(ascending).as_py())
     return categories.inferred_type == "string" and categories.is_monotonic_increasing
 
 

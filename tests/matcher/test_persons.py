@@ -126,3 +126,21 @@ def test_date_keys_are_yyyymmdd(days: list[int | None]) -> None:
         for d in days
     ]
     assert p._date_key(dates).tolist() == expected
+
+
+def test_categories_read_by_arrow_are_in_text_order_exactly_when_pandas_says_so() -> None:
+    import pyarrow as pa
+
+    from matcher.dictionary import from_arrow
+    from matcher.persons import _in_text_order
+
+    for values in (
+        ["a", "b", "b2"],
+        ["b", "a"],
+        ["张", "李"],
+        ["李", "张"],
+        ["a"],
+        ["A", "é", "张"],
+    ):
+        categories = from_arrow(pa.array(values)).cat.categories
+        assert _in_text_order(categories) == categories.is_monotonic_increasing
