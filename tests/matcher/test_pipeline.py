@@ -123,3 +123,21 @@ def test_auditor_decisions_override_the_model(synthetic: SyntheticData, linked: 
     person = result.records[c.PERSON_ID].to_numpy()
     assert person[low[0]] == person[low[1]]
     assert split not in pairs.index  # a non-match now, so not kept
+
+
+def test_record_keys_are_the_same_joined_by_arrow_or_string_by_string() -> None:
+    import pyarrow as pa
+
+    from matcher.dictionary import from_arrow
+    from matcher.pipeline import _record_keys
+
+    sources = ["41", "61", "41", "11"]
+    refs = ["R2", "张三|1", "R10", "R2"]
+    read = pd.DataFrame(
+        {c.SOURCE: from_arrow(pa.array(sources)), c.PERSON_REF: from_arrow(pa.array(refs))}
+    )
+    plain = pd.DataFrame({c.SOURCE: sources, c.PERSON_REF: refs}, dtype=object)
+    rows = np.array([3, 0, 1])
+    expected = ["11|R2", "41|R2", "61|张三|1"]
+    assert _record_keys(read)(rows).to_pylist() == expected
+    assert _record_keys(plain)(rows).to_pylist() == expected
