@@ -88,9 +88,9 @@ def run() -> None:
     During ``vaxlink link`` Python's cycle collector is off. After it (its outputs are written
     and closed by then) the process ends without tearing the interpreter down: the OS takes
     back the job's gigabytes at once, where Python would free millions of objects one by one
-    (~0.3 s at 1M persons). Other commands
-    (database connections, servers), and any run watched by a profiler, tracer or debugger
-    (they write their reports at exit), exit normally.
+    (~0.3 s at 1M persons). Other commands (database connections, servers), and any run
+    watched by a profiler, tracer or debugger (they write their reports at exit), exit
+    normally.
     """
     fast_exit = _wanted_command(None) in FAST_EXIT_COMMANDS
     if fast_exit:

@@ -420,18 +420,27 @@ def text_ids(text: Any, width: int) -> npt.NDArray[np.int64]:
         raise ValueError(f"width {width} is not in 1..18")
     ids = np.full(len(text), -1, dtype=np.int64)
     at = np.flatnonzero(np.asarray(pc.fill_null(pc.equal(pc.binary_length(text), width), False)))
-    digits = _DIGIT_X[np.ascontiguousarray(ascii_matrix(text.take(at), width).T)]
-    numeric = digits.max(axis=0, initial=0) <= 10
-    value = np.zeros(len(at), dtype=np.int64)
-    for row in digits:
-        value *= 11
-        value += row
+    numeric, value = _base11(text, at, width)
     ids[at[numeric]] = value[numeric]
     other = np.asarray(text.is_valid(), dtype=bool)
     other[at[numeric]] = False
     codes, _ = pd.factorize(text.filter(pa.array(other)).to_numpy(zero_copy_only=False))
     ids[other] = -2 - codes
     return ids
+
+
+def _base11(
+    text: Any, at: npt.NDArray[np.intp], width: int
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
+    """For the strings ``text[at]``, all ``width`` (at most 18) bytes long: whether each is
+    made of ``0-9`` and ``X`` only, and if so its base-11 value (X = 10; below 11**18 < 2**63)."""
+    digits = _DIGIT_X[np.ascontiguousarray(ascii_matrix(text.take(at), width).T)]
+    numeric = digits.max(axis=0, initial=0) <= 10
+    value = np.zeros(len(at), dtype=np.int64)
+    for row in digits:
+        value *= 11
+        value += row
+    return numeric, value
 
 
 _WIDTH_OFFSETS: Final = np.cumsum([0] + [11**width for width in range(19)])
@@ -452,14 +461,8 @@ def short_text_ids(text: Any) -> npt.NDArray[np.int64]:
     hashed = np.asarray(text.is_valid(), dtype=bool)
     for width in np.unique(lengths[(lengths >= 1) & (lengths <= 18)]).tolist():
         at = np.flatnonzero(lengths == width)
-        digits = _DIGIT_X[np.ascontiguousarray(ascii_matrix(text.take(at), width).T)]
-        numeric = digits.max(axis=0, initial=0) <= 10
-        value = np.full(len(at), _WIDTH_OFFSETS[width], dtype=np.int64)
-        scale = np.int64(1)
-        for row in digits[::-1]:  # least significant first: no overflow on the way
-            value += row * scale
-            scale *= np.int64(11)
-        ids[at[numeric]] = value[numeric]
+        numeric, value = _base11(text, at, width)
+        ids[at[numeric]] = value[numeric] + _WIDTH_OFFSETS[width]
         hashed[at[numeric]] = False
     if hashed.any():
         other = pc.dictionary_encode(text.filter(pa.array(hashed)))

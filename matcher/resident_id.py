@@ -339,10 +339,8 @@ def _resident_features(clean: Any, latest: dt.date) -> dict[str, Any]:
     ``province`` are codes into ``_SEX_VALUES`` and ``_PROVINCE_VALUES``.
     """
     n = len(clean)
-    is18, is15 = _resident_shapes(clean)
+    (is18, m18), (is15, m15) = _resident_shapes(clean)
     rows = np.concatenate([np.flatnonzero(is18), np.flatnonzero(is15)])
-    m18 = ascii_matrix(clean.filter(pa.array(is18)), 18)
-    m15 = ascii_matrix(clean.filter(pa.array(is15)), 15)
     upgraded = _upgrade_matrix(m15)
     matrix = np.vstack([m18, upgraded]) if len(m15) else m18
     digits = _digit_rows(matrix)
@@ -383,9 +381,13 @@ def _resident_features(clean: Any, latest: dt.date) -> dict[str, Any]:
     return features
 
 
-def _resident_shapes(clean: Any) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+Shape = tuple[npt.NDArray[np.bool_], npt.NDArray[np.uint8]]
+
+
+def _resident_shapes(clean: Any) -> tuple[Shape, Shape]:
     """Which numbers are 17 ASCII digits + [0-9X], and which 15 ASCII digits (checked on their
-    bytes, as a regex would but faster)."""
+    bytes, as a regex would but faster), each with the bytes of those numbers in order (one
+    row per number)."""
     lengths = np.asarray(pc.fill_null(pc.binary_length(clean), 0))
     shapes = []
     for width in (18, 15):
@@ -394,9 +396,10 @@ def _resident_shapes(clean: Any) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.
         digit = (matrix >= ord("0")) & (matrix <= ord("9"))
         if width == 18:
             digit[:, 17] |= matrix[:, 17] == ord("X")
+        fits = digit.all(axis=1)
         shaped = np.zeros(len(lengths), dtype=bool)
-        shaped[at[digit.all(axis=1)]] = True
-        shapes.append(shaped)
+        shaped[at[fits]] = True
+        shapes.append((shaped, matrix[fits]))
     return shapes[0], shapes[1]
 
 

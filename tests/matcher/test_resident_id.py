@@ -510,7 +510,7 @@ def test_resident_shapes_are_those_of_the_regex(values: list[str | None]) -> Non
 
     from matcher.resident_id import _resident_shapes
 
-    is18, is15 = _resident_shapes(pa.array(values, type=pa.string()))
+    (is18, _), (is15, _) = _resident_shapes(pa.array(values, type=pa.string()))
     for value, a, b in zip(values, is18.tolist(), is15.tolist(), strict=True):
         text = value or ""
         assert a == (value is not None and re.fullmatch(r"[0-9]{17}[0-9X]", text) is not None)
