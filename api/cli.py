@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from api.allocator import expect_hard_exit
 from matcher.errors import VaxlinkError
 
 # name → (module under api.commands, one-line help). Modules expose add_arguments(parser)
@@ -93,6 +94,8 @@ def run() -> None:
     normally.
     """
     fast_exit = _wanted_command(None) in FAST_EXIT_COMMANDS
+    if fast_exit and not _watched():
+        expect_hard_exit()
     if fast_exit:
         # A batch job leaves no cycles worth collecting, and the process ends without
         # teardown: no cycle collection at all, from the imports on (~0.1 s at start-up).

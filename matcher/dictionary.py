@@ -132,11 +132,18 @@ def dictionary_column(codes: npt.NDArray[Any], categories: ObjectArray) -> pd.Se
 
 
 def _from_codes(codes: npt.NDArray[Any], index: pd.Index, *, distinct: bool) -> pd.Categorical:
-    """``Categorical.from_codes`` without validation (codes are in range by construction)."""
+    """``Categorical.from_codes`` without validation (codes are in range by construction).
+
+    ``distinct``: the categories are known to be distinct and non-missing, as every caller
+    here makes them (factorize uniques, Arrow dictionaries, existing categories).
+    """
     if distinct:
-        # Telling pandas the categories are distinct saves hashing them all again
-        # (0.25 s per million) when it checks the dtype.
-        cast(Any, index)._cache["is_unique"] = True
+        # Telling pandas the categories are distinct and non-missing saves hashing them all
+        # again (0.25 s per million) and a missing-value scan (0.045 s per million) when it
+        # checks the dtype.
+        cache = cast(Any, index)._cache
+        cache["is_unique"] = True
+        cache["hasnans"] = False
     return cast(Any, pd.Categorical).from_codes(codes, categories=index, validate=False)
 
 
@@ -239,6 +246,17 @@ def expand(
         series = _expanded(codes, value_codes, categories)
     else:
         values = values if isinstance(values, np.ndarray) else _objects(values)
+        numbered = _text_ids_by_arrow(values) if dictionary and values.dtype == object else None
+        if numbered is not None:
+            return expand(
+                codes,
+                values,
+                index=index,
+                dictionary=True,
+                name=name,
+                ids=numbered[0],
+                text=numbered[1],
+            )
         if dictionary and values.dtype == object:
             merged, categories = pd.factorize(values, use_na_sentinel=True)
             series = _expanded(codes, merged, np.asarray(categories, dtype=object))
@@ -256,6 +274,21 @@ def _expanded(
     """Categorical of ``categories[value_codes[codes]]``, gathered straight into small codes."""
     small = value_codes.astype(_code_dtype(len(categories)))
     return pd.Series(_from_codes(small[codes], pd.Index(categories, dtype=object), distinct=True))
+
+
+def _text_ids_by_arrow(values: ObjectArray) -> tuple[npt.NDArray[np.intp], Any] | None:
+    """(``ids`` for ``expand``, the values as Arrow strings) of an object array of ``str`` and
+    missing values, numbered by Arrow's hash of the text: 3-5× faster than ``pd.factorize`` on
+    fresh Python strings. None when some value is not a UTF-8-encodable ``str``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        text = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowException, UnicodeEncodeError):
+        return None
+    ids = pc.dictionary_encode(text).indices.fill_null(-1)
+    return np.asarray(ids.to_numpy(zero_copy_only=False), dtype=np.intp), text
 
 
 def _encode_ids(ids: npt.NDArray[np.integer[Any]]) -> tuple[npt.NDArray[np.intp], Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from api.allocator import keep_freed_memory, paused_garbage_collector
+from api.allocator import keep_freed_memory, leave_to_exit, paused_garbage_collector
 from api.outputs import pairs_frame, persons_frame, write_csv, write_json
 from api.progress import StageProgress
 from matcher import columns as c
@@ -157,6 +157,7 @@ def _run(args: argparse.Namespace, started: float) -> int:
     }
     write_json(out / "summary.json", summary)
     _print_summary(summary, out)
+    leave_to_exit(result, rejects, histories)  # when the process ends without teardown
     return 0
 
 

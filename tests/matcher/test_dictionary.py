@@ -213,6 +213,25 @@ def test_expand_with_ids_encodes_like_hashing_the_values() -> None:
         assert plain.tolist() == values.take(codes).tolist() and plain.name == "x"
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.sampled_from(["张三", "張三", "a", "", " a", "\ud800", 7, np.nan])),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_expand_encodes_object_values_as_factorize_does(values: list[object]) -> None:
+    # Text is numbered by Arrow's hash; anything Arrow cannot take as text (a number, a lone
+    # surrogate) falls back to pandas: the categories and codes are factorize's either way.
+    array = np.array(values, dtype=object)
+    codes = np.arange(-1, len(values))
+    merged, uniques = pd.factorize(array, use_na_sentinel=True)
+    out = expand(codes, array, dictionary=True)  # code -1 takes the last value
+    assert out.cat.categories.tolist() == list(uniques)
+    assert out.cat.codes.tolist() == merged[codes].tolist()
+
+
 def test_text_ids_are_equal_exactly_when_the_texts_are() -> None:
     texts = ["13812345678", "13812345678", "1381234567X", "1381234567x", "13812345678 "]
     texts += ["１３８１２３４５６７８", "abc", "abc", "", None, "0000000000X", "00000000010"]
@@ -275,6 +294,7 @@ def test_categories_read_by_arrow_keep_their_arrow_text_until_forgotten() -> Non
 def test_remembered_text_goes_with_its_categories() -> None:
     import gc
 
+    gc.collect()  # categories other tests left in reference cycles
     entries = len(dictionary_module._KNOWN_TEXT)
     column = from_arrow(pa.array(["a", "b"]))
     assert len(dictionary_module._KNOWN_TEXT) == entries + 1
