@@ -80,4 +80,3 @@ def leave_to_exit(*objects: object) -> None:
     by one (~0.1 s at 1M persons). Nothing when the process will exit normally."""
     if _hard_exit:
         _LEFT_TO_EXIT.extend(objects)
-
