@@ -18,6 +18,7 @@ from matcher.columns import FEMALE, MALE, UNKNOWN_SEX
 from matcher.dictionary import (
     arrow_strings,
     ascii_matrix,
+    dictionary_column,
     distinct,
     expand,
     is_dictionary,
@@ -39,6 +40,8 @@ SEX_CODES: Final[dict[str, str]] = {
     "女性": FEMALE,
 }
 
+BoolArray = npt.NDArray[np.bool_]
+
 _WHOLE_FLOAT: Final = re.compile(r"\.0+$")  # Excel damage: 13812345678.0, 1.0
 _SCIENTIFIC: Final = re.compile(r"^\d(?:\.\d+)?[eE]\+?\d+$")  # Excel: 1.3812345678E+10
 _SEPARATORS: Final = re.compile(r"[\s\-‐‑‒–—.()（）]+")
@@ -47,7 +50,6 @@ _MOBILE: Final = re.compile(r"^1[3-9]\d{9}$")
 # A placeholder: the 8-digit subscriber part (after the 3-digit network prefix) is one repeated
 # digit, e.g. 13800000000, 13988888888. Real numbers of that shape are rare vanity numbers.
 _PLACEHOLDER: Final = re.compile(r"^\d{3}(\d)\1{7}$")
-_CLEAN_MOBILE: Final = r"^1[3-9][0-9]{9}$"  # RE2: ASCII digits only
 
 
 def _as_text(value: object) -> str:
@@ -105,6 +107,13 @@ def normalise_phones(values: pd.Series) -> pd.Series:
     codes, uniques = distinct(values)
     strings = arrow_strings(uniques)
     clean, keep = _clean_mobiles(strings)
+    dictionary = is_dictionary(values)
+    if dictionary and clean.all():
+        # Every value already a clean mobile (the usual export): the kept values are the
+        # distinct input values themselves, in their order. No cleaning, no hashing.
+        kept = _kept_categories(codes, uniques, strings, keep).set_axis(values.index, copy=False)
+        kept.name = values.name
+        return kept
     out = np.full(len(uniques), None, dtype=object)
     out[keep] = uniques[keep]
     rest = np.flatnonzero(~clean)
@@ -120,17 +129,39 @@ def normalise_phones(values: pd.Series) -> pd.Series:
         with_missing_slot(out),
         ids=np.append(text_ids(mobiles, 11), -1),
         index=values.index,
-        dictionary=is_dictionary(values),
+        dictionary=dictionary,
         name=values.name,
     )
 
 
-def _clean_mobiles(strings: Any) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """Which Arrow strings are already a clean 11-digit mobile (no clean-up needed: the fast
-    path, vectorised), and which of those are kept: not placeholders, whose subscriber part
-    (digits 4-11) is one repeated digit."""
-    clean = np.asarray(pc.fill_null(pc.match_substring_regex(strings, _CLEAN_MOBILE), False))
-    digits = ascii_matrix(strings.filter(pa.array(clean)), 11)
-    keep = clean.copy()
-    keep[clean] = ~(digits[:, 4:] == digits[:, 3:4]).all(axis=1)
+def _kept_categories(
+    codes: npt.NDArray[np.intp], uniques: npt.NDArray[Any], strings: Any, keep: BoolArray
+) -> pd.Series:
+    """The Categorical of distinct values ``uniques[codes]`` with the values not ``keep``-ed
+    made missing: categories and codes as ``expand`` would number them."""
+    renumber = np.append(np.where(keep, np.cumsum(keep) - 1, -1), -1)  # last: missing
+    return dictionary_column(renumber[codes], uniques[keep], text=strings.filter(pa.array(keep)))
+
+
+_ZERO, _ONE, _THREE, _NINE = (ord(digit) for digit in "0139")
+
+
+def _clean_mobiles(strings: Any) -> tuple[BoolArray, BoolArray]:
+    """Which Arrow strings are already a clean 11-digit mobile, ``1[3-9]`` and nine ASCII
+    digits (no clean-up needed: the fast path, vectorised on their bytes), and which of those
+    are kept: not placeholders, whose subscriber part (digits 4-11) is one repeated digit."""
+    lengths = pc.fill_null(pc.binary_length(strings), 0).to_numpy(zero_copy_only=False)
+    at = np.flatnonzero(lengths == 11)
+    # One contiguous row per character position.
+    rows = np.ascontiguousarray(ascii_matrix(strings.take(pa.array(at)), 11).T)
+    mobile = (rows[0] == _ONE) & (rows[1] >= _THREE) & (rows[1] <= _NINE)
+    repeated = np.ones(len(at), dtype=bool)
+    for position, row in enumerate(rows[2:], start=2):
+        mobile &= (row >= _ZERO) & (row <= _NINE)
+        if position > 3:
+            repeated &= row == rows[3]
+    clean = np.zeros(len(strings), dtype=bool)
+    clean[at[mobile]] = True
+    keep = np.zeros(len(strings), dtype=bool)
+    keep[at[mobile & ~repeated]] = True
     return clean, keep

@@ -78,14 +78,27 @@ def _merge_entries(entries: Any) -> tuple[npt.NDArray[Any], ObjectArray]:
     """
     import pyarrow.compute as pc
 
-    head = entries.slice(0, 1000)
-    digit_like = pc.sum(pc.match_substring_regex(head, _MOSTLY_DIGITS)).as_py() or 0
-    if len(entries) < DIGIT_PATH_MIN_ENTRIES or 2 * digit_like < len(head):
+    if len(entries) < DIGIT_PATH_MIN_ENTRIES or not _mostly_digits(entries):
         merged = pc.dictionary_encode(entries)
         codes = merged.indices.fill_null(-1).to_numpy(zero_copy_only=False)
         return codes, _remembered_objects(merged.dictionary)
     codes, first = _encode_ids(short_text_ids(entries))
     return codes, _remembered_objects(entries.take(first))
+
+
+def _mostly_digits(entries: Any) -> bool:
+    """Whether nine in ten of 1,000 strings sampled across ``entries`` are digit strings.
+
+    Sampled across the whole column, not its head: files can differ (birth dates as
+    ``19850312`` in one file and ``1985-03-12`` in the rest, where the digit path would hash
+    three quarters of them after all).
+    """
+    import pyarrow.compute as pc
+
+    at = np.linspace(0, len(entries) - 1, min(len(entries), 1000), dtype=np.intp)
+    sample = entries.take(at)
+    digit_like = pc.sum(pc.match_substring_regex(sample, _MOSTLY_DIGITS)).as_py() or 0
+    return 10 * digit_like >= 9 * len(sample)
 
 
 def _dictionary_chunks(array: Any) -> list[Any]:
@@ -124,9 +137,14 @@ def encode(series: pd.Series) -> pd.Series:
     return _recode(np.asarray(codes, dtype=np.int64), texts).set_axis(series.index, copy=False)
 
 
-def dictionary_column(codes: npt.NDArray[Any], categories: ObjectArray) -> pd.Series:
+def dictionary_column(
+    codes: npt.NDArray[Any], categories: ObjectArray, *, text: Any = None
+) -> pd.Series:
     """A Categorical column from codes (-1 = missing) and distinct, non-missing categories
-    (their distinctness is not re-checked)."""
+    (their distinctness is not re-checked); ``text``, the categories as Arrow strings, is
+    remembered with them (see ``known_text``)."""
+    if text is not None:
+        _remember_text(categories, text)
     codes = codes.astype(_code_dtype(len(categories)), copy=False)
     return pd.Series(_from_codes(codes, pd.Index(categories, dtype=object), distinct=True))
 

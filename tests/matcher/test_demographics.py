@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from matcher.columns import FEMALE, MALE, UNKNOWN_SEX
 from matcher.demographics import normalise_phones, normalise_sex
-from matcher.dictionary import as_object, encode, is_dictionary
+from matcher.dictionary import as_object, distinct, encode, is_dictionary, known_text
 
 
 @pytest.mark.parametrize(
@@ -123,3 +123,22 @@ def test_encoded_phones_keep_plain_values_in_first_seen_categories() -> None:
     assert is_dictionary(encoded)
     assert as_object(encoded).tolist() == plain.tolist()
     assert encoded.cat.categories.tolist() == pd.unique(plain.dropna()).tolist()
+
+
+def test_encoded_phones_that_are_all_clean_keep_their_categories_in_order() -> None:
+    # The fast path: every value already an 11-digit mobile (placeholders dropped).
+    raw = ["13912345678", "13800000000", None, "13812345678", "15011112222", "13912345678"]
+    plain = normalise_phones(pd.Series(raw, dtype=object))
+    encoded = normalise_phones(encode(pd.Series(raw, dtype=object)).rename("phone"))
+    assert (
+        as_object(encoded).tolist()
+        == plain.tolist()
+        == ["13912345678", None, None, "13812345678", "15011112222", "13912345678"]
+    )
+    assert encoded.cat.categories.tolist() == ["13912345678", "13812345678", "15011112222"]
+    assert encoded.name == "phone"
+    text = known_text(distinct(encoded)[1])
+    assert text is not None and text.to_pylist() == encoded.cat.categories.tolist()
+    # One unclean value sends the column down the general path, with the same result shape.
+    mixed = normalise_phones(encode(pd.Series([*raw, "139-1234-5678"], dtype=object)))
+    assert as_object(mixed).tolist() == [*plain.tolist(), "13912345678"]

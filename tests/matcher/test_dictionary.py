@@ -278,6 +278,33 @@ def test_from_arrow_numbers_digit_columns_as_arrow_does(monkeypatch: pytest.Monk
     assert column.cat.categories.tolist() == arrow.dictionary.to_pylist()  # first-seen order
 
 
+def test_only_columns_mostly_of_digit_strings_take_the_digit_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("matcher.dictionary.DIGIT_PATH_MIN_ENTRIES", 1_000)
+    calls: list[int] = []
+    numbered = dictionary_module.short_text_ids
+
+    def spy(text: pa.Array) -> np.ndarray:
+        calls.append(len(text))
+        return numbered(text)
+
+    monkeypatch.setattr("matcher.dictionary.short_text_ids", spy)
+
+    def day(i: int, sep: str) -> str:  # distinct days
+        return f"{1950 + i // 336}{sep}{i // 28 % 12 + 1:02d}{sep}{i % 28 + 1:02d}"
+
+    digits = [day(i, "") for i in range(2_000)]
+    dashed = [day(i, "-") for i in range(6_000)]
+    # One file of 8-digit dates first, then three times as many with dashes: the head is all
+    # digits, the column is not.
+    mixed = from_arrow([pa.array(digits).dictionary_encode(), pa.array(dashed).dictionary_encode()])
+    assert calls == []
+    assert as_object(mixed).tolist() == digits + dashed
+    from_arrow([pa.array(digits * 2).dictionary_encode()])
+    assert calls == [2_000]  # block entries: the second copy repeats them in one block
+
+
 def test_categories_read_by_arrow_keep_their_arrow_text_until_forgotten() -> None:
     column = from_arrow(pa.array([" 张三", "李四", "", None, "张三"]))
     _, values = distinct(column)
