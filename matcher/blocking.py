@@ -427,6 +427,10 @@ def one_edit_id_pairs(
     probes = np.flatnonzero(probe)
     queries, sources = _one_edit_variants(id_digits(chars[probes]), rid[probes])
     values = _id_values(chars[targets])
+    # Only the targets some query finds (~10 thousand of a million) are sorted and searched:
+    # one hash lookup per target instead of sorting them all and searching every query there.
+    hit = pd.Series(values, copy=False).isin(queries).to_numpy()
+    values, targets = values[hit], targets[hit]
     order = np.argsort(values)
     sorted_values, sorted_rid = values[order], rid[targets[order]]
     del values, order
@@ -450,12 +454,13 @@ def one_edit_id_pairs(
 def _id_values(chars: npt.NDArray[np.bytes_]) -> npt.NDArray[np.int64]:
     """Base-11 value of IDs shaped as 17 digits + [0-9X] (distinct IDs, distinct values)."""
     raw = np.asarray(chars, dtype="S18").view(np.uint8).reshape(-1, 18)
+    rows = np.ascontiguousarray(raw.T)  # one contiguous row per character position
     value = np.zeros(len(raw), dtype=np.int64)
-    for i in range(17):
+    for row in rows[:17]:
         value *= 11
-        value += raw[:, i]
+        value += row
         value -= ord("0")
-    last = raw[:, 17]
+    last = rows[17]
     return value * 11 + np.where(last == ord("X"), 10, last.astype(np.int64) - ord("0"))
 
 
