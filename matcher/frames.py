@@ -19,7 +19,7 @@ def as_series(values: Column | pd.Series, index: pd.Index | None = None) -> pd.S
     if isinstance(values, pd.Series):
         values = values.array
     if isinstance(values, pd.arrays.NumpyExtensionArray):
-        values = values.to_numpy()
+        values = np.asarray(values)  # its array itself (``to_numpy`` scans for missing values)
     dtype = object if isinstance(values, np.ndarray) and values.dtype == object else None
     return pd.Series(values, index=index, dtype=dtype, copy=False)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from matcher.frames import with_columns
+from matcher.frames import as_series, with_columns
 
 
 def test_columns_are_added_or_replaced_without_copies_and_the_frame_is_kept() -> None:
@@ -27,3 +27,11 @@ def test_duplicate_column_names_fall_back_to_assignment() -> None:
     assert list(out.columns) == ["a", "a", "b"]
     assert out.iloc[0].tolist() == [1, 2, 3]
     assert with_columns(frame, {}).equals(frame)
+
+
+def test_object_columns_are_taken_as_they_are() -> None:
+    values = np.array(["x", None, "2024-01-01"], dtype=object)  # a date-like string too
+    source = pd.Series(values, dtype=object)
+    out = as_series(source, pd.RangeIndex(3))
+    assert out.dtype == object and np.shares_memory(out.to_numpy(), values)
+    assert out.tolist() == ["x", None, "2024-01-01"]
