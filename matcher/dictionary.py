@@ -299,14 +299,21 @@ def _text_ids_by_arrow(values: ObjectArray) -> tuple[npt.NDArray[np.intp], Any] 
     missing values, numbered by Arrow's hash of the text: 3-5× faster than ``pd.factorize`` on
     fresh Python strings. None when some value is not a UTF-8-encodable ``str``."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     try:
         text = pa.array(values, type=pa.string(), from_pandas=True)
     except (pa.ArrowException, UnicodeEncodeError):
         return None
+    return arrow_text_ids(text), text
+
+
+def arrow_text_ids(text: Any) -> npt.NDArray[np.intp]:
+    """``ids`` for ``expand`` of Arrow strings (equal exactly when the strings are, -1 for
+    null), numbered by Arrow's hash."""
+    import pyarrow.compute as pc
+
     ids = pc.dictionary_encode(text).indices.fill_null(-1)
-    return np.asarray(ids.to_numpy(zero_copy_only=False), dtype=np.intp), text
+    return np.asarray(ids.to_numpy(zero_copy_only=False), dtype=np.intp)
 
 
 def _encode_ids(ids: npt.NDArray[np.integer[Any]]) -> tuple[npt.NDArray[np.intp], Any]:

@@ -26,7 +26,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +44,7 @@ from matcher.columns import (
 from matcher.dictionary import (
     ObjectArray,
     arrow_strings,
+    arrow_text_ids,
     distinct,
     expand,
     is_dictionary,
@@ -308,26 +309,57 @@ def _as_text(value: object) -> str:
 
 def _plain_mask(values: Sequence[object] | ObjectArray) -> npt.NDArray[np.bool_]:
     """True for strings of U+4E00–U+9FFF ideographs only: NFKC-stable, no dots or spaces."""
-    import pyarrow.compute as pc
-
     if not isinstance(values, np.ndarray):
         values = np.fromiter(values, dtype=object, count=len(values))
-    texts = arrow_strings(values)
+    return _plain_text_mask(arrow_strings(values))
+
+
+def _plain_text_mask(texts: Any) -> npt.NDArray[np.bool_]:
+    """``_plain_mask`` of Arrow strings (False for nulls)."""
+    import pyarrow.compute as pc
+
     found = pc.match_substring_regex(texts, "^[\u4e00-\u9fff]+$").fill_null(False)
     return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _keys_of_uniques(uniques: Iterable[object]) -> dict[str, list[object]]:
     """All name columns for each distinct raw name, as lists in ``NAME_COLUMNS`` order."""
-    return {column: values.tolist() for column, values in _name_keys(list(uniques)).items()}
+    values = list(uniques)
+    keys = _name_keys(np.fromiter(values, dtype=object, count=len(values)))
+    return {column: _as_list(column_values) for column, column_values in keys.items()}
 
 
-def _name_keys(uniques: list[object]) -> dict[str, npt.NDArray[Any]]:
-    """All name columns (``NAME_COLUMNS``) for each distinct raw name, as arrays."""
-    norm, is_latin = _normalised(uniques)
-    chinese = np.flatnonzero(pd.notna(norm) & ~is_latin)
-    simplified = norm.copy()
-    simplified[chinese] = _simplify(norm[chinese].tolist())
+def _as_list(values: Any) -> list[object]:
+    """The values of an Arrow array, an object array or a list, as a list."""
+    if isinstance(values, list):
+        return values
+    return values.tolist() if isinstance(values, np.ndarray) else values.to_pylist()
+
+
+# A text column of the name keys: Arrow strings (null when missing) or, when some value is not
+# UTF-8 text (a lone surrogate), an object array (``None`` when missing).
+Texts = Any
+
+
+def _name_keys(uniques: ObjectArray) -> dict[str, Any]:
+    """All name columns (``NAME_COLUMNS``) for each distinct raw name: the text columns as
+    ``Texts``, ``NAME_IS_LATIN`` as a bool array.
+
+    Names of plain ideographs (most of them) stay Arrow strings from the raw text to the keys;
+    the others are worked on one by one in Python.
+    """
+    n = len(uniques)
+    raw = arrow_strings(uniques)  # the text read from the files, when known
+    plain = _plain_text_mask(raw)
+    norm, is_latin = _normalised(uniques, raw, plain)
+    chinese = np.flatnonzero(_present(norm) & ~is_latin)
+    before = cast(list[str], _as_list(_take(norm, chinese)))
+    after = _simplify(before)
+    changed = np.flatnonzero(np.array(before, dtype=object) != np.array(after, dtype=object))
+    kept = np.setdiff1d(np.arange(n), chinese[changed], assume_unique=True)
+    simplified = _placed(
+        n, [(kept, _take(norm, kept)), (chinese[changed], [after[i] for i in changed.tolist()])]
+    )
     return {
         NAME_NORM: norm,
         NAME_SIMPLIFIED: simplified,
@@ -336,47 +368,62 @@ def _name_keys(uniques: list[object]) -> dict[str, npt.NDArray[Any]]:
     }
 
 
-def _normalised(uniques: list[object]) -> tuple[ObjectArray, npt.NDArray[np.bool_]]:
-    """``NAME_NORM`` (``None`` when blank) and whether the name is Latin, per raw name."""
-    norm = np.fromiter(uniques, dtype=object, count=len(uniques))
+def _normalised(
+    uniques: ObjectArray, raw: Any, plain: npt.NDArray[np.bool_]
+) -> tuple[Texts, npt.NDArray[np.bool_]]:
+    """``NAME_NORM`` (missing when blank) and whether the name is Latin, per raw name: names of
+    plain ideographs are already normalised (their ``raw`` Arrow text), the others are
+    normalised one by one."""
     is_latin = np.zeros(len(uniques), dtype=bool)
-    # Names of plain CJK ideographs only (most of them) are already normalised.
-    for i in np.flatnonzero(~_plain_mask(norm)).tolist():
-        norm[i], is_latin[i] = _normalise_text(_as_text(uniques[i]))
-    norm[norm == ""] = None
-    return norm, is_latin & pd.notna(norm)
+    other = np.flatnonzero(~plain)
+    texts: list[str] = []
+    for i in other.tolist():
+        text, is_latin[i] = _normalise_text(_as_text(uniques[i]))
+        texts.append(text)
+    norm = _placed(len(uniques), [(np.flatnonzero(plain), raw.filter(plain)), (other, texts)])
+    return norm, is_latin & _present(norm)
 
 
 def _pinyin_keys(
-    simplified: ObjectArray, is_latin: npt.NDArray[np.bool_], chinese: npt.NDArray[np.intp]
-) -> dict[str, ObjectArray]:
+    simplified: Texts, is_latin: npt.NDArray[np.bool_], chinese: npt.NDArray[np.intp]
+) -> dict[str, Texts]:
     """``_PINYIN_COLUMNS`` per name: vectorised for the simplified names of plain ideographs
     (most of them), name by name for the others."""
-    columns = {column: np.full(len(simplified), None, dtype=object) for column in _PINYIN_COLUMNS}
     cache = _PinyinCache()
-    plain = chinese[_plain_mask(simplified[chinese])]
-    for column, values in _plain_chinese_keys(simplified[plain], cache).items():
-        columns[column][plain] = values
-    named = np.flatnonzero(pd.notna(simplified))
-    for i in named[~np.isin(named, plain)].tolist():
-        simp = simplified[i]
-        keys = _latin_keys(simp) if is_latin[i] else _chinese_keys(simp, cache)
-        for column, value in zip(_PINYIN_COLUMNS, keys, strict=False):
-            columns[column][i] = value
-    return columns
+    if isinstance(simplified, np.ndarray):
+        plain = chinese[_plain_mask(simplified[chinese])]
+    else:
+        plain = chinese[_plain_text_mask(simplified.take(chinese))]
+    plain_names = _take(simplified, plain)
+    if isinstance(plain_names, np.ndarray):  # plain ideographs: always UTF-8 text
+        plain_names = arrow_strings(plain_names)
+    fast = _plain_chinese_keys(plain_names, cache)
+    named = np.flatnonzero(_present(simplified))
+    other = named[~np.isin(named, plain)]
+    slow: dict[str, list[str | None]] = {column: [] for column in _PINYIN_COLUMNS}
+    texts = cast(list[str], _as_list(_take(simplified, other)))
+    for i, text in zip(other.tolist(), texts, strict=True):
+        keys = _latin_keys(text) if is_latin[i] else _chinese_keys(text, cache)
+        for column, value in zip(_PINYIN_COLUMNS, (*keys, None, None), strict=False):
+            slow[column].append(value)
+    return {
+        column: _placed(len(simplified), [(plain, fast[column]), (other, slow[column])])
+        for column in _PINYIN_COLUMNS
+    }
 
 
 # The columns ``_chinese_keys`` gives, in its order (``_latin_keys`` gives the first two).
 _PINYIN_COLUMNS: Final = (NAME_PINYIN, NAME_TOKENS, SURNAME, SURNAME_PINYIN)
 
 
-def _plain_chinese_keys(simplified: ObjectArray, cache: _PinyinCache) -> dict[str, ObjectArray]:
-    """``_chinese_keys`` of simplified names of U+4E00–U+9FFF ideographs only, vectorised: the
-    pinyin is looked up once per distinct surname and given name."""
+def _plain_chinese_keys(simplified: Any, cache: _PinyinCache) -> dict[str, Any]:
+    """``_chinese_keys`` of simplified names of U+4E00–U+9FFF ideographs only (Arrow strings),
+    vectorised: the pinyin is looked up once per distinct surname and given name. Returns
+    Arrow strings, empty where ``_chinese_keys`` gives ``None``."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    names = pa.array(simplified, type=pa.string())
+    names = simplified
     head = pc.utf8_slice_codeunits(names, 0, 2)
     compound = pc.and_(
         pc.is_in(head, pa.array(list(COMPOUND_SURNAMES))), pc.greater(pc.utf8_length(names), 2)
@@ -395,10 +442,10 @@ def _plain_chinese_keys(simplified: ObjectArray, cache: _PinyinCache) -> dict[st
     )
     tokens = pc.if_else(has_surname, pc.if_else(has_rest, both, surname_py), rest_py)
     return {
-        NAME_PINYIN: _blank_none(pc.binary_join_element_wise(surname_py, rest_py, "")),
-        NAME_TOKENS: _blank_none(tokens),
-        SURNAME: _blank_none(surname),
-        SURNAME_PINYIN: _blank_none(surname_py),
+        NAME_PINYIN: pc.binary_join_element_wise(surname_py, rest_py, ""),
+        NAME_TOKENS: tokens,
+        SURNAME: surname,
+        SURNAME_PINYIN: surname_py,
     }
 
 
@@ -412,13 +459,48 @@ def _per_distinct(texts: Any, function: Callable[[str], str]) -> Any:
     return pa.array(results, type=pa.string()).take(encoded.indices)
 
 
-def _blank_none(texts: Any) -> ObjectArray:
-    """Arrow strings as objects, ``None`` for empty ones."""
+def _placed(n: int, parts: Sequence[tuple[npt.NDArray[np.intp], Any]]) -> Texts:
+    """A text column of ``n`` rows from parts ``(rows, values)``, each value list (Arrow
+    strings, an object array or a list of ``str``/``None``) giving the values of its rows in
+    order; rows no part names are missing, and so is empty text. Arrow strings when every
+    value is UTF-8 text; otherwise an object array."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    texts = pc.if_else(pc.equal(texts, ""), pa.scalar(None, pa.string()), texts)
-    return np.asarray(texts.to_numpy(zero_copy_only=False), dtype=object)
+    try:
+        arrays = [
+            values.cast(pa.string())
+            if isinstance(values, pa.Array)
+            else pa.array(list(values), type=pa.string())
+            for _, values in parts
+        ]
+    except (UnicodeEncodeError, pa.ArrowException):
+        out = np.full(n, None, dtype=object)
+        for rows, values in parts:
+            out[rows] = np.fromiter(_as_list(values), dtype=object, count=len(rows))
+        out[out == ""] = None
+        return out
+    at = np.full(n, sum(len(array) for array in arrays), dtype=np.intp)  # → the last: null
+    offset = 0
+    for (rows, _), array in zip(parts, arrays, strict=True):
+        at[rows] = offset + np.arange(len(array))
+        offset += len(array)
+    texts = pa.concat_arrays([*arrays, pa.nulls(1, pa.string())]).take(pa.array(at))
+    return pc.if_else(pc.equal(texts, ""), pa.scalar(None, pa.string()), texts)
+
+
+def _take(texts: Texts, rows: npt.NDArray[np.intp]) -> Texts:
+    """The given rows of a ``Texts`` column."""
+    import pyarrow as pa
+
+    return texts[rows] if isinstance(texts, np.ndarray) else texts.take(pa.array(rows))
+
+
+def _present(texts: Texts) -> npt.NDArray[np.bool_]:
+    """Where a ``Texts`` column has a value."""
+    if isinstance(texts, np.ndarray):
+        return np.asarray(pd.notna(texts), dtype=bool)
+    return np.asarray(texts.is_valid(), dtype=bool)
 
 
 def normalise_names(names: pd.Series) -> pd.DataFrame:
@@ -429,15 +511,28 @@ def normalise_names(names: pd.Series) -> pd.DataFrame:
         when ``names`` is) and the bool ``NAME_IS_LATIN``. A missing or blank name gives
         ``None`` everywhere and ``False``.
     """
+    import pyarrow as pa
+
     codes, uniques = distinct(names)
-    keys = _name_keys(uniques.tolist())
+    keys = _name_keys(uniques)
     columns: dict[str, pd.Series] = {}
     for column in NAME_COLUMNS:
         # One extra slot for missing names: code -1 takes the last element.
-        values = keys[column]
-        values = np.append(values, False) if column == NAME_IS_LATIN else with_missing_slot(values)
+        values, ids = keys[column], None
+        if column == NAME_IS_LATIN:
+            values = np.append(values, False)
+        elif isinstance(values, np.ndarray):
+            values = with_missing_slot(values)
+        else:
+            values = pa.concat_arrays([values, pa.nulls(1, values.type)])
+            ids = arrow_text_ids(values)
         columns[column] = expand(
-            codes, values, index=names.index, dictionary=is_dictionary(names), name=column
+            codes,
+            values,
+            ids=ids,
+            index=names.index,
+            dictionary=is_dictionary(names),
+            name=column,
         )
     return pd.DataFrame(columns, index=names.index, copy=False)
 

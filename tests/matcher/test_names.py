@@ -273,7 +273,7 @@ def test_vectorised_paths_give_the_python_keys(monkeypatch: pytest.MonkeyPatch) 
     raw = _name_mix()
     fast = names_module._keys_of_uniques(raw)
     assert names_module._plain_mask(raw)[:3].tolist() == [True, True, True]
-    monkeypatch.setattr(names_module, "_plain_mask", lambda values: np.zeros(len(values), bool))
+    monkeypatch.setattr(names_module, "_plain_text_mask", lambda texts: np.zeros(len(texts), bool))
     assert names_module._keys_of_uniques(raw) == fast
 
 
@@ -284,3 +284,17 @@ def test_fuzzy_pinyin_vectorised_equals_the_per_value_fold() -> None:
     folded = fuzzy_pinyin(pd.Series([*values, None], dtype=object))
     assert folded.tolist() == [*(_fold_pinyin(v) for v in values), None]
     assert folded.iloc[0] == "zansan" and folded.iloc[3] == "niuyin"
+
+
+def test_text_that_is_not_utf8_falls_back_to_python_objects() -> None:
+    # A lone surrogate (possible in text that did not come from a file) cannot be an Arrow
+    # string: that column is kept as Python objects, with the same keys.
+    from matcher.dictionary import as_object, encode
+
+    raw = pd.Series(["张三", "x\ud800y", "Li Na", None], dtype=object)
+    for names in (raw, encode(raw)):
+        keys = normalise_names(names)
+        assert as_object(keys[NAME_NORM]).tolist() == ["张三", "x\ud800y", "li na", None]
+        assert as_object(keys[NAME_PINYIN]).tolist() == ["zhangsan", "xy", "lina", None]
+        assert as_object(keys[NAME_TOKENS]).tolist() == ["san zhang", "xy", "li na", None]
+        assert keys[NAME_IS_LATIN].tolist() == [False, True, True, False]
