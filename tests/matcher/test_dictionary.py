@@ -64,6 +64,33 @@ def test_from_arrow_merges_blocks_with_their_own_dictionaries() -> None:
     assert len(from_arrow([pa.nulls(0)])) == 0
 
 
+def test_from_arrow_gives_the_same_column_from_plain_and_dictionary_chunks() -> None:
+    values = [" 张三", "李四", "", None, "张三", "  ", "王五 ", "李四"]
+    plain = from_arrow([pa.array(values[:5]), pa.nulls(2), pa.array(values[5:])])
+    encoded = from_arrow(
+        [
+            pa.array(values[:5]).dictionary_encode(),
+            pa.nulls(2),
+            pa.array(values[5:]).dictionary_encode(),
+        ]
+    )
+    assert_same_encoding(plain, encoded)
+    assert as_object(plain).tolist() == [
+        "张三",
+        "李四",
+        None,
+        None,
+        "张三",
+        None,
+        None,
+        None,
+        "王五",
+        "李四",
+    ]
+    assert known_text(distinct(plain)[1]).to_pylist() == ["张三", "李四", "王五"]
+    assert from_arrow([pa.nulls(0)]).empty and from_arrow(pa.array([], pa.string())).empty
+
+
 def test_encode_matches_from_arrow_and_keeps_numbers_as_text() -> None:
     raw = pd.Series([" 41 ", "41", None, "", 7], dtype=object)
     encoded = encode(raw)
