@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -69,6 +70,10 @@ class PersonRecords:
     dose_record_ids: npt.NDArray[np.int64]
 
 
+# Threads building the record columns (measured at 1M persons: 1.04 → 0.80 s with two).
+_WORKERS = 2
+
+
 def build_person_records(doses: pd.DataFrame) -> PersonRecords:
     """Group normalised dose rows into person records (one per ``source``, ``person_ref``).
 
@@ -92,8 +97,15 @@ def build_person_records(doses: pd.DataFrame) -> PersonRecords:
     conflict_names = np.full(n_records, "", dtype=object)
     alternatives: dict[str, npt.NDArray[Any]] = {}
     encoded: dict[str, pd.Series] = {}
-    for field in present:
-        column = _record_column(doses[field], first_row, rid, conflicts=field in CONFLICT_FIELDS)
+
+    def record_column(field: str) -> _RecordColumn:
+        return _record_column(doses[field], first_row, rid, conflicts=field in CONFLICT_FIELDS)
+
+    # Field by field on two threads: the work is numpy gathers over the dose rows, which
+    # release the GIL.
+    with ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="vaxlink-records") as pool:
+        built = list(pool.map(record_column, present))
+    for field, column in zip(present, built, strict=True):
         columns[field] = column.values
         if column.encoded is not None:
             encoded[field] = column.encoded
