@@ -48,6 +48,7 @@ from matcher.dictionary import (
     distinct,
     expand,
     is_dictionary,
+    known_text,
     with_missing_slot,
 )
 
@@ -561,12 +562,19 @@ def fuzzy_pinyin(pinyin: pd.Series) -> pd.Series:
     codes, uniques = distinct(pinyin)
     # Vectorised over the distinct values (Arrow string kernels), same folds as
     # ``_fold_pinyin``.
-    text = pa.array([str(u) for u in uniques], type=pa.string())
+    text = known_text(uniques)
+    if text is None:
+        text = pa.array([str(u) for u in uniques], type=pa.string())
     text = pc.replace_substring_regex(text, _FUZZY_INITIAL.pattern, r"\1")
     text = pc.replace_substring(text, "ng", "n")
     for letter, replacement in (("l", "n"), ("v", "u")):
         text = pc.replace_substring(text, letter, replacement)
-    folded = np.concatenate([np.asarray(text.to_numpy(zero_copy_only=False), dtype=object), [None]])
+    folded = pa.concat_arrays([text.cast(pa.string()), pa.nulls(1, pa.string())])
     return expand(
-        codes, folded, index=pinyin.index, dictionary=is_dictionary(pinyin), name=pinyin.name
+        codes,
+        folded,
+        ids=arrow_text_ids(folded),
+        index=pinyin.index,
+        dictionary=is_dictionary(pinyin),
+        name=pinyin.name,
     )

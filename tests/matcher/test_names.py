@@ -298,3 +298,20 @@ def test_text_that_is_not_utf8_falls_back_to_python_objects() -> None:
         assert as_object(keys[NAME_PINYIN]).tolist() == ["zhangsan", "xy", "lina", None]
         assert as_object(keys[NAME_TOKENS]).tolist() == ["san zhang", "xy", "li na", None]
         assert keys[NAME_IS_LATIN].tolist() == [False, True, True, False]
+
+
+def test_fuzzy_pinyin_of_name_keys_uses_their_arrow_text() -> None:
+    from matcher.dictionary import as_object, distinct, encode, known_text
+    from matcher.names import _fold_pinyin, fuzzy_pinyin
+
+    names = encode(pd.Series(["张三", "陈龙", None, "吕山", "张三", "Li Na"], dtype=object))
+    pinyin = normalise_names(names)[NAME_PINYIN]
+    assert known_text(distinct(pinyin)[1]) is not None  # the vectorised input
+    folded = fuzzy_pinyin(pinyin)
+    expected = [None if v is None else _fold_pinyin(v) for v in as_object(pinyin).tolist()]
+    assert (
+        as_object(folded).tolist()
+        == expected
+        == ["zansan", "cennon", None, "nusan", "zansan", "nina"]
+    )
+    assert known_text(distinct(folded)[1]).to_pylist() == ["zansan", "cennon", "nusan", "nina"]
