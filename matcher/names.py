@@ -221,9 +221,12 @@ def _simplify(norms: list[str]) -> list[str]:
     if not norms:
         return []
     converter = _t2s()
-    out = converter.convert("\n".join(norms)).split("\n")
-    if len(out) != len(norms):  # never expected: names hold no newline
-        out = [converter.convert(n) for n in norms]
+    try:
+        out = converter.convert("\n".join(norms)).split("\n")
+    except UnicodeEncodeError:  # a lone surrogate (text not read from a file): name by name
+        out = []
+    if len(out) != len(norms):  # never expected otherwise: names hold no newline
+        out = [_convert(converter, n) for n in norms]
     changed = np.flatnonzero(np.array(norms, dtype=object) != np.array(out, dtype=object))
     for i in changed.tolist():
         before, after = norms[i], out[i]
@@ -236,6 +239,14 @@ def _simplify(norms: list[str]) -> list[str]:
                     chars[j] = ch
             out[i] = "".join(chars)
     return out
+
+
+def _convert(converter: Any, name: str) -> str:
+    """OpenCC's conversion of one name; a name that is not UTF-8 text stays as it is."""
+    try:
+        return str(converter.convert(name))
+    except UnicodeEncodeError:
+        return name
 
 
 class _PinyinCache:

@@ -291,13 +291,21 @@ def test_text_that_is_not_utf8_falls_back_to_python_objects() -> None:
     # string: that column is kept as Python objects, with the same keys.
     from matcher.dictionary import as_object, encode
 
-    raw = pd.Series(["张三", "x\ud800y", "Li Na", None], dtype=object)
+    raw = pd.Series(["张三", "x\ud800y", "Li Na", None, "張\ud800"], dtype=object)
     for names in (raw, encode(raw)):
         keys = normalise_names(names)
-        assert as_object(keys[NAME_NORM]).tolist() == ["张三", "x\ud800y", "li na", None]
-        assert as_object(keys[NAME_PINYIN]).tolist() == ["zhangsan", "xy", "lina", None]
-        assert as_object(keys[NAME_TOKENS]).tolist() == ["san zhang", "xy", "li na", None]
-        assert keys[NAME_IS_LATIN].tolist() == [False, True, True, False]
+        assert as_object(keys[NAME_NORM]).tolist() == [
+            "张三",
+            "x\ud800y",
+            "li na",
+            None,
+            "張\ud800",
+        ]
+        # OpenCC cannot take the Chinese one: left traditional, its pinyin still read.
+        assert as_object(keys[NAME_SIMPLIFIED]).tolist()[4] == "張\ud800"
+        assert as_object(keys[NAME_PINYIN]).tolist() == ["zhangsan", "xy", "lina", None, "zhang"]
+        assert as_object(keys[NAME_TOKENS]).tolist() == ["san zhang", "xy", "li na", None, "zhang"]
+        assert keys[NAME_IS_LATIN].tolist() == [False, True, True, False, False]
 
 
 def test_fuzzy_pinyin_of_name_keys_uses_their_arrow_text() -> None:
