@@ -41,7 +41,6 @@ def from_arrow(array: Any) -> pd.Series:
     if plain is not None:  # text as parsed: one pass over the cells
         if not plain:
             return dictionary_column(np.empty(0, dtype=np.int64), np.empty(0, dtype=object))
-        # Arrow's hash beats the digit path of ``_merge_entries`` over cells (which repeat).
         codes, values = _hashed_entries(_trimmed(pa.concat_arrays(plain)))
         return dictionary_column(codes, values)
     chunks = _dictionary_chunks(array)
@@ -49,7 +48,7 @@ def from_arrow(array: Any) -> pd.Series:
         return dictionary_column(np.empty(0, dtype=np.int64), np.empty(0, dtype=object))
     # Every block's distinct values, trimmed, blanks as nulls; one pass merges them.
     entries = pa.concat_arrays([chunk.dictionary.cast(pa.string()) for chunk in chunks])
-    merged_codes, values = _merge_entries(_trimmed(entries))
+    merged_codes, values = _hashed_entries(_trimmed(entries))
     # Row → its block's entry → merged code (-1 where null or blank), gathered per block
     # straight into the final codes.
     codes = np.empty(sum(len(chunk) for chunk in chunks), dtype=_code_dtype(len(values)))
@@ -67,49 +66,14 @@ def from_arrow(array: Any) -> pd.Series:
     return dictionary_column(codes, values)
 
 
-_MOSTLY_DIGITS = r"^[0-9X]{1,18}$"
-# Below this many block entries Arrow's hash table stays in cache and is as fast.
-DIGIT_PATH_MIN_ENTRIES = 200_000
-
-
-def _merge_entries(entries: Any) -> tuple[npt.NDArray[Any], ObjectArray]:
-    """``pc.dictionary_encode`` of Arrow strings as (code per entry, -1 for null; the distinct
-    values as objects, in order of first appearance).
-
-    Large columns of digit strings (references, ID numbers, phones: a million distinct values
-    at 1M persons) are numbered from ``short_text_ids`` by an integer factorize, up to 2×
-    faster than Arrow's string hashing (person references at 1M: 0.75 → 0.45 s); other
-    columns are hashed by Arrow.
-    """
-
-    if len(entries) < DIGIT_PATH_MIN_ENTRIES or not _mostly_digits(entries):
-        return _hashed_entries(entries)
-    codes, first = _encode_ids(short_text_ids(entries))
-    return codes, _remembered_objects(entries.take(first))
-
-
 def _hashed_entries(entries: Any) -> tuple[npt.NDArray[Any], ObjectArray]:
-    """``_merge_entries`` by Arrow's hash."""
+    """``pc.dictionary_encode`` of Arrow strings as (code per entry, -1 for null; the distinct
+    values as objects, in order of first appearance)."""
     import pyarrow.compute as pc
 
     merged = pc.dictionary_encode(entries)
     codes = merged.indices.fill_null(-1).to_numpy(zero_copy_only=False)
     return codes, _remembered_objects(merged.dictionary)
-
-
-def _mostly_digits(entries: Any) -> bool:
-    """Whether nine in ten of 1,000 strings sampled across ``entries`` are digit strings.
-
-    Sampled across the whole column, not its head: files can differ (birth dates as
-    ``19850312`` in one file and ``1985-03-12`` in the rest, where the digit path would hash
-    three quarters of them after all).
-    """
-    import pyarrow.compute as pc
-
-    at = np.linspace(0, len(entries) - 1, min(len(entries), 1000), dtype=np.intp)
-    sample = entries.take(at)
-    digit_like = pc.sum(pc.match_substring_regex(sample, _MOSTLY_DIGITS)).as_py() or 0
-    return 10 * digit_like >= 9 * len(sample)
 
 
 def _trimmed(text: Any) -> Any:
@@ -535,33 +499,6 @@ def _base11(
         value *= 11
         value += row
     return numeric, value
-
-
-_WIDTH_OFFSETS: Final = np.cumsum([0] + [11**width for width in range(19)])
-
-
-def short_text_ids(text: Any) -> npt.NDArray[np.int64]:
-    """``text_ids`` of strings of any width: equal exactly when the strings are, -1 for null.
-
-    Strings of 1 to 18 characters from ``0-9`` and ``X`` are their base-11 value offset by
-    their width (no two widths overlap below 2**63); other strings get negative ids by
-    hashing (Arrow's, without making Python strings).
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    ids = np.full(len(text), -1, dtype=np.int64)
-    lengths = pc.fill_null(pc.binary_length(text), 0).to_numpy(zero_copy_only=False)
-    hashed = np.asarray(text.is_valid(), dtype=bool)
-    for width in np.unique(lengths[(lengths >= 1) & (lengths <= 18)]).tolist():
-        at = np.flatnonzero(lengths == width)
-        numeric, value = _base11(text, at, width)
-        ids[at[numeric]] = value[numeric] + _WIDTH_OFFSETS[width]
-        hashed[at[numeric]] = False
-    if hashed.any():
-        other = pc.dictionary_encode(text.filter(pa.array(hashed)))
-        ids[hashed] = -2 - other.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    return ids
 
 
 def sorted_dictionary(values: pd.Series) -> pd.Series:

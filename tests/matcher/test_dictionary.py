@@ -27,7 +27,6 @@ from matcher.dictionary import (
     made_of,
     map_distinct,
     per_file,
-    short_text_ids,
     sorted_dictionary,
     text_ids,
 )
@@ -274,21 +273,9 @@ def test_text_ids_are_equal_exactly_when_the_texts_are() -> None:
         text_ids(pa.array(["1"]), 19)
 
 
-def test_short_text_ids_are_equal_exactly_when_the_texts_are_whatever_their_width() -> None:
-    texts = ["1", "01", "001", "10", "X", "0", "", None, "9" * 18, "X" * 18, "1" * 19]
-    texts += ["1" * 19, "13812345678", "13812345678", "1381234567x", "张三", "张三", "1 2"]
-    ids = short_text_ids(pa.array(texts, type=pa.string()))
-    for i, left in enumerate(texts):
-        for j, right in enumerate(texts):
-            assert (ids[i] == ids[j]) == (left == right), (left, right)
-    assert (ids == -1).tolist() == [text is None for text in texts]
-    assert (ids[:5] >= 0).all() and ids[texts.index("张三")] < -1  # valued, or hashed
-
-
-def test_from_arrow_numbers_digit_columns_as_arrow_does(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("matcher.dictionary.DIGIT_PATH_MIN_ENTRIES", 50_000)
-    # Enough distinct digit strings for the integer path, across blocks, with repeats,
-    # blanks, padding, nulls and a few other strings.
+def test_from_arrow_merges_many_blocks_in_order_of_first_appearance() -> None:
+    # Many distinct digit strings across blocks, with repeats, blanks, padding, nulls and a
+    # few other strings.
     rng = np.random.default_rng(5)
     values = [str(v) for v in rng.integers(0, 10**11, 60_000)]
     values[::97] = [" " + v for v in values[::97]]
@@ -303,33 +290,6 @@ def test_from_arrow_numbers_digit_columns_as_arrow_does(monkeypatch: pytest.Monk
     assert as_object(column).tolist() == trimmed
     arrow = pa.array([v for v in trimmed if v is not None]).dictionary_encode()
     assert column.cat.categories.tolist() == arrow.dictionary.to_pylist()  # first-seen order
-
-
-def test_only_columns_mostly_of_digit_strings_take_the_digit_path(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr("matcher.dictionary.DIGIT_PATH_MIN_ENTRIES", 1_000)
-    calls: list[int] = []
-    numbered = dictionary_module.short_text_ids
-
-    def spy(text: pa.Array) -> np.ndarray:
-        calls.append(len(text))
-        return numbered(text)
-
-    monkeypatch.setattr("matcher.dictionary.short_text_ids", spy)
-
-    def day(i: int, sep: str) -> str:  # distinct days
-        return f"{1950 + i // 336}{sep}{i // 28 % 12 + 1:02d}{sep}{i % 28 + 1:02d}"
-
-    digits = [day(i, "") for i in range(2_000)]
-    dashed = [day(i, "-") for i in range(6_000)]
-    # One file of 8-digit dates first, then three times as many with dashes: the head is all
-    # digits, the column is not.
-    mixed = from_arrow([pa.array(digits).dictionary_encode(), pa.array(dashed).dictionary_encode()])
-    assert calls == []
-    assert as_object(mixed).tolist() == digits + dashed
-    from_arrow([pa.array(digits * 2).dictionary_encode()])
-    assert calls == [2_000]  # block entries: the second copy repeats them in one block
 
 
 def test_categories_read_by_arrow_keep_their_arrow_text_until_forgotten() -> None:
