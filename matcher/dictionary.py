@@ -252,10 +252,17 @@ def expand(
     (values that coincide share a category, ``None`` is missing); otherwise, and for typed
     values, a plain column. ``ids``, one integer per value that is equal exactly when the
     values are (-1 for missing; see ``text_ids``), makes the encoding hash those integers
-    instead of the values: the same categories in the same order, faster for text. ``text``,
+    instead of the values: the same categories in the same order, faster for text (without
+    them, text is numbered by Arrow's hash, other values by ``pd.factorize``). ``text``,
     the values as Arrow strings (when ``values`` are not), is remembered with the categories
     (see ``known_text``).
     """
+    if dictionary and ids is None:
+        # Text is numbered by Arrow's hash (3-5× faster than ``pd.factorize`` on fresh Python
+        # strings); values Arrow cannot take as text are factorized below.
+        numbered = _text_ids(values)
+        if numbered is not None:
+            ids, text = numbered[0], numbered[1] if text is None else text
     if dictionary and ids is not None:
         value_codes, first = _encode_ids(ids)
         categories = _objects(values.take(first))
@@ -264,17 +271,6 @@ def expand(
         series = _expanded(codes, value_codes, categories)
     else:
         values = values if isinstance(values, np.ndarray) else _objects(values)
-        numbered = _text_ids_by_arrow(values) if dictionary and values.dtype == object else None
-        if numbered is not None:
-            return expand(
-                codes,
-                values,
-                index=index,
-                dictionary=True,
-                name=name,
-                ids=numbered[0],
-                text=numbered[1],
-            )
         if dictionary and values.dtype == object:
             merged, categories = pd.factorize(values, use_na_sentinel=True)
             series = _expanded(codes, merged, np.asarray(categories, dtype=object))
@@ -294,26 +290,24 @@ def _expanded(
     return pd.Series(_from_codes(small[codes], pd.Index(categories, dtype=object), distinct=True))
 
 
-def _text_ids_by_arrow(values: ObjectArray) -> tuple[npt.NDArray[np.intp], Any] | None:
-    """(``ids`` for ``expand``, the values as Arrow strings) of an object array of ``str`` and
-    missing values, numbered by Arrow's hash of the text: 3-5× faster than ``pd.factorize`` on
-    fresh Python strings. None when some value is not a UTF-8-encodable ``str``."""
+def _text_ids(values: Any) -> tuple[npt.NDArray[np.intp], Any] | None:
+    """(``ids`` for ``expand``, the values as Arrow strings) of Arrow strings, or of an object
+    array of ``str`` and missing values, numbered by Arrow's hash of the text. None for other
+    values, and for text that is not UTF-8 (a lone surrogate)."""
     import pyarrow as pa
-
-    try:
-        text = pa.array(values, type=pa.string(), from_pandas=True)
-    except (pa.ArrowException, UnicodeEncodeError):
-        return None
-    return arrow_text_ids(text), text
-
-
-def arrow_text_ids(text: Any) -> npt.NDArray[np.intp]:
-    """``ids`` for ``expand`` of Arrow strings (equal exactly when the strings are, -1 for
-    null), numbered by Arrow's hash."""
     import pyarrow.compute as pc
 
-    ids = pc.dictionary_encode(text).indices.fill_null(-1)
-    return np.asarray(ids.to_numpy(zero_copy_only=False), dtype=np.intp)
+    if isinstance(values, np.ndarray):
+        if values.dtype != object:
+            return None
+        try:
+            values = pa.array(values, type=pa.string(), from_pandas=True)
+        except (pa.ArrowException, UnicodeEncodeError):
+            return None
+    elif not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return None
+    ids = pc.dictionary_encode(values).indices.fill_null(-1)
+    return np.asarray(ids.to_numpy(zero_copy_only=False), dtype=np.intp), values
 
 
 def _encode_ids(ids: npt.NDArray[np.integer[Any]]) -> tuple[npt.NDArray[np.intp], Any]:
@@ -478,27 +472,18 @@ def text_ids(text: Any, width: int) -> npt.NDArray[np.int64]:
         raise ValueError(f"width {width} is not in 1..18")
     ids = np.full(len(text), -1, dtype=np.int64)
     at = np.flatnonzero(np.asarray(pc.fill_null(pc.equal(pc.binary_length(text), width), False)))
-    numeric, value = _base11(text, at, width)
+    digits = _DIGIT_X[np.ascontiguousarray(ascii_matrix(text.take(at), width).T)]
+    numeric = digits.max(axis=0, initial=0) <= 10  # only 0-9 and X (X = 10)
+    value = np.zeros(len(at), dtype=np.int64)
+    for row in digits:  # base 11: below 11**18 < 2**63
+        value *= 11
+        value += row
     ids[at[numeric]] = value[numeric]
     other = np.asarray(text.is_valid(), dtype=bool)
     other[at[numeric]] = False
     codes, _ = pd.factorize(text.filter(pa.array(other)).to_numpy(zero_copy_only=False))
     ids[other] = -2 - codes
     return ids
-
-
-def _base11(
-    text: Any, at: npt.NDArray[np.intp], width: int
-) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
-    """For the strings ``text[at]``, all ``width`` (at most 18) bytes long: whether each is
-    made of ``0-9`` and ``X`` only, and if so its base-11 value (X = 10; below 11**18 < 2**63)."""
-    digits = _DIGIT_X[np.ascontiguousarray(ascii_matrix(text.take(at), width).T)]
-    numeric = digits.max(axis=0, initial=0) <= 10
-    value = np.zeros(len(at), dtype=np.int64)
-    for row in digits:
-        value *= 11
-        value += row
-    return numeric, value
 
 
 def sorted_dictionary(values: pd.Series) -> pd.Series:

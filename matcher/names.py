@@ -44,7 +44,6 @@ from matcher.columns import (
 from matcher.dictionary import (
     ObjectArray,
     arrow_strings,
-    arrow_text_ids,
     distinct,
     expand,
     is_dictionary,
@@ -402,14 +401,12 @@ def _pinyin_keys(
     """``_PINYIN_COLUMNS`` per name: vectorised for the simplified names of plain ideographs
     (most of them), name by name for the others."""
     cache = _PinyinCache()
-    if isinstance(simplified, np.ndarray):
-        plain = chinese[_plain_mask(simplified[chinese])]
-    else:
-        plain = chinese[_plain_text_mask(simplified.take(chinese))]
-    plain_names = _take(simplified, plain)
-    if isinstance(plain_names, np.ndarray):  # plain ideographs: always UTF-8 text
-        plain_names = arrow_strings(plain_names)
-    fast = _plain_chinese_keys(plain_names, cache)
+    chinese_names = _take(simplified, chinese)
+    if isinstance(chinese_names, np.ndarray):  # (text that is not UTF-8 becomes null: not plain)
+        chinese_names = arrow_strings(chinese_names)
+    is_plain = _plain_text_mask(chinese_names)
+    plain = chinese[is_plain]
+    fast = _plain_chinese_keys(chinese_names.filter(is_plain), cache)
     named = np.flatnonzero(_present(simplified))
     other = named[~np.isin(named, plain)]
     slow: dict[str, list[str | None]] = {column: [] for column in _PINYIN_COLUMNS}
@@ -530,21 +527,15 @@ def normalise_names(names: pd.Series) -> pd.DataFrame:
     columns: dict[str, pd.Series] = {}
     for column in NAME_COLUMNS:
         # One extra slot for missing names: code -1 takes the last element.
-        values, ids = keys[column], None
+        values = keys[column]
         if column == NAME_IS_LATIN:
             values = np.append(values, False)
         elif isinstance(values, np.ndarray):
             values = with_missing_slot(values)
         else:
             values = pa.concat_arrays([values, pa.nulls(1, values.type)])
-            ids = arrow_text_ids(values)
         columns[column] = expand(
-            codes,
-            values,
-            ids=ids,
-            index=names.index,
-            dictionary=is_dictionary(names),
-            name=column,
+            codes, values, index=names.index, dictionary=is_dictionary(names), name=column
         )
     return pd.DataFrame(columns, index=names.index, copy=False)
 
@@ -582,10 +573,5 @@ def fuzzy_pinyin(pinyin: pd.Series) -> pd.Series:
         text = pc.replace_substring(text, letter, replacement)
     folded = pa.concat_arrays([text.cast(pa.string()), pa.nulls(1, pa.string())])
     return expand(
-        codes,
-        folded,
-        ids=arrow_text_ids(folded),
-        index=pinyin.index,
-        dictionary=is_dictionary(pinyin),
-        name=pinyin.name,
+        codes, folded, index=pinyin.index, dictionary=is_dictionary(pinyin), name=pinyin.name
     )
