@@ -19,6 +19,7 @@ import pandas as pd
 from matcher.clustering import connected_components
 from matcher.columns import (
     BIRTH_DATE,
+    BIRTH_DATE_UNUSABLE,
     DOSE_DATE,
     DOSE_SEQ,
     ID_KEY,
@@ -353,6 +354,12 @@ def _persons_frame(
         starts = np.flatnonzero(np.r_[True, ev_person[1:] != ev_person[:-1]])
         p_flags[ev_person[starts]] = np.bitwise_or.reduceat(flags, starts)
     p_flags[np.unique(person_ids[~dated])] |= Flag.MISSING_DOSE_DATE
+    if BIRTH_DATE_UNUSABLE in doses:
+        unusable = doses[BIRTH_DATE_UNUSABLE].to_numpy(dtype=bool)
+        p_flags[np.unique(person_ids[unusable])] |= Flag.BIRTH_DATE_UNUSABLE
+    if NAME_SIMPLIFIED in doses and ID_KEY in doses:
+        anonymous = doses[NAME_SIMPLIFIED].isna().to_numpy() & doses[ID_KEY].isna().to_numpy()
+        p_flags[np.unique(person_ids[anonymous])] |= Flag.IDENTITY_INCOMPLETE
     order = group_order(person_ids)
     starts = np.searchsorted(person_ids[order], np.arange(n_persons)).astype(np.intp)
     name_col = NAME_SIMPLIFIED if NAME_SIMPLIFIED in doses else NAME

@@ -33,6 +33,9 @@ BOOSTER_MIN_AGE: Final = 18
 # Shortest legitimate gap between two real doses (inactivated, 21 days): two reports of one
 # person closer than this are the same event or an error, never two valid doses (DOMAIN §5).
 MIN_DOSE_GAP_DAYS: Final = 21
+# Two reports of one vaccine group this close are one event whatever else they say: no
+# schedule gives two doses within a day (a re-entered dose is sometimes dated a day off).
+SAME_EVENT_DAYS: Final = 1
 # Two reports of the same product from different sources up to this many days apart are the
 # same event with a date-entry disagreement (flagged), even without a lot number.
 DATE_TOLERANCE_DAYS: Final = 3
@@ -66,6 +69,10 @@ class Flag(enum.IntFlag):
     CONFLICTING_SEX = enum.auto()
     CONFLICTING_BIRTH_DATE = enum.auto()
     MISSING_DOSE_DATE = enum.auto()
+    # Persons: a record's birth date was unusable (made missing), or a record has neither a
+    # usable name nor an ID number (linked on phone, birth date and sex alone).
+    BIRTH_DATE_UNUSABLE = enum.auto()
+    IDENTITY_INCOMPLETE = enum.auto()
 
 
 _FLAG_BITS: Final = tuple((int(f), str(f.name).lower()) for f in Flag)
@@ -116,10 +123,17 @@ def classify_report_pairs(
     """DISTINCT / DUPLICATE / CONFLICT / UNSURE for two dose reports of one person.
 
     Products are catalogue indices (-1 unknown), lots codes of :func:`normalise_lots` (-1 missing).
-    Rules (DOMAIN §5 adapted): ≥21 days apart → distinct; different lots → different events
-    (a conflict when closer than 21 days); same day + same product → same event; same lot
-    and product within the window → same event; same product 1–3 days apart from two
-    sources → same event; anything else inside the window → unsure.
+    All COVID-19 products form one vaccine group (DOMAIN §5), so the date decides first:
+
+    - ≥ 21 days apart → distinct (two real doses);
+    - on the same day or one day apart → the same event, whatever the lots, products or
+      sources say: no schedule has two doses a day apart, and a dose re-entered by a second
+      province from the paper certificate carries its own lot text, product wording and
+      sometimes a date off by a day (the disagreement is flagged on the event, not merged away);
+    - same lot and product inside the window → the same event;
+    - same product (or one unknown), up to 3 days apart, two sources → the same event (a date
+      entry disagreement);
+    - otherwise different lots → a conflict (review), anything else inside the window → unsure.
     """
     gap = np.abs(gap_days)
     lots_both = (lot_l >= 0) & (lot_r >= 0)
@@ -127,12 +141,12 @@ def classify_report_pairs(
     lots_same = lots_both & (lot_l == lot_r)
     known_both = (product_l >= 0) & (product_r >= 0)
     same_product = known_both & (product_l == product_r)
-    one_unknown = (product_l < 0) | (product_r < 0)
-    duplicate = ((gap == 0) & same_product) | (same_product & lots_same)
-    duplicate |= (gap == 0) & one_unknown & lots_same
-    duplicate |= same_product & (gap <= DATE_TOLERANCE_DAYS) & ~same_source
-    conds = [gap >= MIN_DOSE_GAP_DAYS, lots_differ, duplicate]
-    return np.select(conds, [DISTINCT, CONFLICT, DUPLICATE], default=UNSURE).astype(np.int8)
+    compatible = same_product | ~known_both  # same product, or one side unknown
+    duplicate = gap <= SAME_EVENT_DAYS
+    duplicate |= same_product & lots_same
+    duplicate |= compatible & (gap <= DATE_TOLERANCE_DAYS) & ~same_source
+    conds = [gap >= MIN_DOSE_GAP_DAYS, duplicate, lots_differ]
+    return np.select(conds, [DISTINCT, DUPLICATE, CONFLICT], default=UNSURE).astype(np.int8)
 
 
 def product_index(codes: pd.Series) -> npt.NDArray[np.int64]:

@@ -107,14 +107,16 @@ def test_survivor_prefers_the_administering_province_and_fills_gaps() -> None:
     assert [r["source"] for r in row["reported_by"]] == ["44", "62"]
 
 
-def test_same_day_different_lots_are_two_flagged_events() -> None:
+def test_dose_re_entered_elsewhere_with_own_lot_text_is_one_flagged_event() -> None:
+    # A second province re-enters the dose from the paper certificate: other lot text, other
+    # product wording (unknown here), a day off. One injection, the disagreement flagged.
     h = build(
-        report("2021-05-01", source="44", lot="L1"),
-        report("2021-05-01", source="62", ref="b", lot="L2"),
+        report("2021-05-01", source="44", lot="202105B4218"),
+        report("2021-05-02", None, source="62", ref="b", lot="B4218-2021"),
     )
-    assert len(h.events) == 2
-    assert "same_day_events" in flags_of(h.events)[1]
-    assert "same_day_events" in flag_names(int(h.persons["flags"].iloc[0]))
+    assert len(h.events) == 1
+    assert "reports_disagree" in flags_of(h.events)[0]
+    assert len(h.events["reported_by"].iloc[0]) == 2
 
 
 @pytest.mark.parametrize("gap", [21, 28, 60, 200])
@@ -144,14 +146,16 @@ def test_same_lot_inside_window_is_one_event() -> None:
 
 
 def test_contradicting_reports_are_not_merged_at_all() -> None:
-    # A ~ B (no lot) and B ~ C, but A and C have different lots: never guessed.
+    # A ~ B (same day) and B ~ C (a date typo between provinces), but A and C come from one
+    # province two days apart with two lots: never guessed.
     h = build(
         report("2021-05-01", source="44", lot="L1"),
         report("2021-05-01", source="62", ref="b"),
-        report("2021-05-01", source="11", ref="c", lot="L2"),
+        report("2021-05-03", source="44", ref="c", lot="L2"),
     )
     assert len(h.events) == 3
     assert all("review_possible_duplicate" in f for f in flags_of(h.events))
+    assert "same_day_events" in flags_of(h.events)[1]
 
 
 def test_renumbering_across_provinces_keeps_reported_dose_seq() -> None:
@@ -178,7 +182,6 @@ def test_persons_are_kept_apart() -> None:
         ([report("1979-05-01")], "dose_before_birth"),
         ([report("2023-07-01")], "dose_in_future"),
         ([report("2021-05-01", None)], "unknown_vaccine"),
-        ([report("2021-05-01"), report("2021-05-01", "CORONAVAC", ref="b")], "same_day_events"),
         (
             [report("2021-05-01"), report("2021-05-15", lot="A"), report("2021-06-20", lot="B")],
             "interval_too_short",
@@ -295,9 +298,11 @@ def evidence(left: list[tuple[str, str, str | None]], right: list[tuple[str, str
     ("left", "right", "level"),
     [
         ([("2021-05-01", "BBIBP", None)], [], -1),
-        ([("2021-05-01", "BBIBP", "L1")], [("2021-05-01", "BBIBP", "L2")], 0),  # one day, 2 lots
+        ([("2021-05-01", "BBIBP", "L1")], [("2021-05-01", "BBIBP", "L2")], 3),  # re-entered
+        ([("2021-05-01", "BBIBP", "L1")], [("2021-05-06", "BBIBP", "L2")], 0),  # 5 days, 2 lots
         ([("2021-05-01", "BBIBP", None)], [("2021-05-09", "BBIBP", None)], 0),  # 8 days apart
-        ([("2021-05-01", "BBIBP", None)], [("2021-05-01", "AD5", None)], 0),
+        ([("2021-05-01", "BBIBP", None)], [("2021-05-01", "AD5", None)], 3),  # one day: one event
+        ([("2021-05-01", "BBIBP", None)], [("2021-05-06", "AD5", None)], 0),
         ([("2021-05-01", "KCONVAC", None)], [("2021-05-24", "KCONVAC", None)], 1),  # < 28 days
         ([("2021-05-01", "BBIBP", None)], [("2021-05-29", "BBIBP", None)], 2),  # complement
         ([("2021-05-01", "BBIBP", "L1")], [("2021-05-01", "BBIBP", "L1")], 3),  # same event

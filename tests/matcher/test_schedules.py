@@ -305,12 +305,16 @@ def test_add_months_clamps_to_month_end() -> None:
     ("gap", "prod_l", "prod_r", "lot_l", "lot_r", "same_source", "expected"),
     [
         (0, 0, 0, -1, -1, False, DUPLICATE),  # same date and product
-        (0, 0, 0, 1, 2, False, CONFLICT),  # different lots
-        (0, 0, 2, -1, -1, False, UNSURE),  # same day, different products
-        (0, 0, -1, 1, 1, False, DUPLICATE),  # unknown product, same lot
-        (0, 0, -1, -1, -1, False, UNSURE),
+        (0, 0, 0, 1, 2, False, DUPLICATE),  # re-entered elsewhere: own lot text, same day
+        (1, 0, 0, 1, 2, False, DUPLICATE),  # ... and dated a day off
+        (-1, 0, 2, 1, 2, True, DUPLICATE),  # a day apart, other wording: still one event
+        (0, 0, -1, -1, -1, False, DUPLICATE),  # unknown product, same day
         (2, 0, 0, -1, -1, False, DUPLICATE),  # date typo between two provinces
+        (3, 0, -1, 4, 5, False, DUPLICATE),  # ... with an unknown product and other lot text
         (2, 0, 0, -1, -1, True, UNSURE),  # same province, two dates
+        (2, 0, 0, 1, 2, True, CONFLICT),  # same province, two dates, two lots
+        (4, 0, 0, 1, 2, False, CONFLICT),  # beyond the date tolerance, different lots
+        (4, 0, 2, -1, -1, False, UNSURE),  # different products 4 days apart
         (10, 0, 0, 5, 5, True, DUPLICATE),  # same lot inside the window
         (10, 0, 0, -1, -1, False, UNSURE),
         (21, 0, 0, 5, 5, False, DISTINCT),  # 21 days: two real doses, never merged
