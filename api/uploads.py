@@ -26,7 +26,7 @@ from api.linkage import DB_RECORD, link_scope
 from api.schemas import BatchCounts, BatchPublic
 from matcher import columns as c
 from matcher.errors import VaxlinkError
-from matcher.ingest import read_export
+from matcher.ingest import ROW_REF_PREFIX, read_export
 from matcher.masking import scrub_text
 from matcher.normalise import normalise_doses
 
@@ -125,6 +125,13 @@ def _read(staged: StagedUpload, *, province: str, today: pd.Timestamp) -> tuple[
     except VaxlinkError as exc:
         raise UploadRejected(scrub_text(str(exc)).replace(str(staged.folder), "")) from exc
     doses = normalised.doses
+    # A row without person_ref is a registration of its own, named after its file and row;
+    # every upload is staged under the same file name, so the content hash tells them apart.
+    refs = doses[c.PERSON_REF].astype(object)
+    made = refs.str.startswith(ROW_REF_PREFIX, na=False)
+    if made.any():
+        own = f"{ROW_REF_PREFIX}{staged.sha256[:16]}:"
+        doses[c.PERSON_REF] = refs.where(~made, own + doses[c.ROW].astype(str))
     foreign = doses[c.SOURCE].astype(str) != province
     province_rejects = pd.DataFrame(
         {

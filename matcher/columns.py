@@ -57,6 +57,7 @@ NAME_PINYIN: Final = "name_pinyin"  # tone-less pinyin, no separators; Latin nam
 SURNAME: Final = "surname"  # simplified surname (1 or 2 hanzi; first token for Latin names)
 SURNAME_PINYIN: Final = "surname_pinyin"
 NAME_IS_LATIN: Final = "name_is_latin"
+BIRTH_DATE_UNUSABLE: Final = "birth_date_unusable"  # a birth date given but unusable (now NA)
 PRODUCT_CODE: Final = "product_code"  # vaccine catalogue code (NA when the text is unknown)
 VACCINE_KNOWN: Final = "vaccine_known"
 

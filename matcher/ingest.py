@@ -25,9 +25,10 @@ What the readers do, in order (see also ``docs/profiles/README.md``):
    codes such as 410000 are turned into the 2-digit code), with empty cells taken from the file
    name; else the file name: a name whose stem starts with exactly two digits (``41.csv``,
    ``41_henan.xlsx``) gives those digits. Otherwise the source column is missing.
-7. **Required values**: a row whose ``source``, ``person_ref``, ``dose_date`` or ``vaccine`` is
-   empty goes to the rejects. (The ``name`` column must exist, but a row may lack a name when it
-   has an ID number; ``matcher.normalise`` rejects rows with neither.)
+7. **Required values**: a row whose ``source`` or ``dose_date`` is empty cannot be placed and goes
+   to the rejects. Nothing else drops a dose: a row without ``person_ref`` becomes a registration
+   of its own (``~row:<file>:<row>``), one without vaccine text a dose of unknown product, one
+   without name or ID number a person record linked on its other fields (``matcher.normalise``).
 
 ``row`` is the 1-based line number with the header on line 1 (for XLSX, the sheet row number).
 A quoted CSV field spanning several lines shifts the numbers of the rows after it.
@@ -76,6 +77,7 @@ from matcher.columns import (
 from matcher.dictionary import (
     as_object,
     constant,
+    dictionary_column,
     distinct,
     encode,
     fill_missing,
@@ -664,7 +666,10 @@ def _canonicalise(
     if blank:
         frame = frame[present].reset_index(drop=True)
 
-    required = [c for c in REQUIRED_COLUMNS if c != NAME]
+    frame[PERSON_REF] = _registration_refs(frame)
+    # A dose without vaccine text is still a dose (its product is unknown and flagged later);
+    # without a dose date, or without a source, it cannot be placed: only those are rejected.
+    required = [c for c in REQUIRED_COLUMNS if c not in (NAME, PERSON_REF, VACCINE)]
     missing = pd.DataFrame({c: frame[c].isna() for c in required}, index=frame.index)
     bad = missing.any(axis=1)
     if not bad.any():
@@ -685,6 +690,28 @@ def _canonicalise(
         }
     )
     return frame[~bad.to_numpy()].reset_index(drop=True), rejects, blank
+
+
+# Prefix of the registration reference given to a row without one (never a provincial id).
+ROW_REF_PREFIX: Final = "~row:"
+
+
+def _registration_refs(frame: pd.DataFrame) -> pd.Series:
+    """``person_ref`` with each empty cell replaced by ``~row:<file>:<row>``: such a row is a
+    registration of its own (its dose is kept and linked on its identity fields)."""
+    refs = frame[PERSON_REF]
+    missing = np.flatnonzero(refs.isna().to_numpy())
+    if not len(missing):
+        return refs
+    files = as_object(frame[FILE].iloc[missing])
+    rows = frame[ROW].to_numpy()[missing]
+    made = np.array(
+        [f"{ROW_REF_PREFIX}{f}:{r}" for f, r in zip(files, rows.tolist(), strict=True)],
+        dtype=object,
+    )
+    codes = np.full(len(frame), -1, dtype=np.int64)
+    codes[missing] = np.arange(len(missing))
+    return fill_missing(refs, dictionary_column(codes, made))
 
 
 def empty_rejects() -> pd.DataFrame:

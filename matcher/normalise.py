@@ -1,18 +1,24 @@
-"""The normalise stage: canonical export frame → normalised dose frame plus rejects.
+"""The normalise stage: canonical export frame → normalised dose frame, rejects and field issues.
 
-Rows are rejected (one rejects row each; ``field`` is the first failing check, ``reason`` lists
-every failing check, without raw personal data) when:
+A dose is never dropped for a bad identity field: the field becomes missing and the row gets a
+field issue (``issues``: file, row, source, field, reason; no raw personal data). Field issues:
 
-- ``source`` is not a 2-digit GB/T 2260 province code (``field=source``);
-- the row has neither a name nor an ID number (``field=name``);
+- the birth date is given but unusable: unparsable, impossible (1966-90-20) or after ``today``
+  (``field=birth_date``; the ID-implied birth date, if any, still stands in for it);
+- the row has neither a name nor an ID number (``field=name``): it becomes a person record of its
+  own, linkable on phone, birth date and sex.
+
+Only rows that cannot be a dose are rejected (one rejects row each; ``field`` is the first failing
+check, ``reason`` lists every failing check):
+
+- ``source`` is not a 2-digit GB/T 2260 province code (``field=source``): the row does not say
+  which system reported it;
 - the dose date is missing, unparsable, impossible (2021-02-30) or after ``today``
-  (``field=dose_date``);
-- the birth date is given but unusable: unparsable, impossible or after ``today``
-  (``field=birth_date``). An empty birth date is fine.
+  (``field=dose_date``).
 
-Everything else is kept, including doses dated before the birth date (a history flag for later
-stages, not a reason to drop the dose). The normalisers work once per distinct value, so the
-cost follows the number of distinct IDs, names and texts more than the number of dose rows.
+Doses dated before the birth date are kept (a history flag for later stages). The normalisers work
+once per distinct value, so the cost follows the number of distinct IDs, names and texts more than
+the number of dose rows.
 """
 
 from __future__ import annotations
@@ -76,10 +82,13 @@ class NormaliseResult:
     Attributes:
         doses: the normalised dose frame (see ``docs/ARCHITECTURE.md``), RangeIndex.
         rejects: one row per rejected dose row, as ``REJECT_COLUMNS``.
+        issues: one row per kept dose row with a field treated as missing, as
+            ``REJECT_COLUMNS``.
     """
 
     doses: pd.DataFrame
     rejects: pd.DataFrame
+    issues: pd.DataFrame
 
 
 def _blank(values: pd.Series) -> npt.NDArray[np.bool_]:
@@ -186,17 +195,26 @@ def _normalise_rest(
     birth_dates, birth_reason = parse_dates(canonical[BIRTH_DATE], latest=today)
     bad_birth = birth_dates.isna().to_numpy() & birth_reason.notna().to_numpy()
 
-    bad = bad_source | no_person | bad_dose | bad_birth
-    rejects = _rejects(
+    bad = bad_source | bad_dose
+    rejects = _row_notes(
         frame,
         bad=bad,
         checks=[
             (SOURCE, bad_source, lambda i: "source " + _scrubbed(_text(source, i).fillna(""))
              .map(repr) + " is not a 2-digit province code"),
-            (NAME, no_person, lambda i: pd.Series("neither name nor ID number", index=i)),
             (DOSE_DATE, bad_dose, lambda i: ("dose date: " + _scrubbed(dose_reason[i]))
              .where(dose_reason[i].notna(), "dose date missing")),
-            (BIRTH_DATE, bad_birth, lambda i: "birth date: " + _scrubbed(birth_reason[i])),
+        ],
+    )  # fmt: skip
+    issues = _row_notes(
+        frame,
+        bad=(no_person | bad_birth) & ~bad,
+        checks=[
+            (NAME, no_person, lambda i: pd.Series(
+                "neither name nor ID number: a person record of its own, linked on phone, "
+                "birth date and sex", index=i)),
+            (BIRTH_DATE, bad_birth, lambda i: "birth date: " + _scrubbed(birth_reason[i])
+             + "; treated as missing"),
         ],
     )  # fmt: skip
 
@@ -205,11 +223,13 @@ def _normalise_rest(
     if not all_kept:  # drop rejected rows before the per-row outputs are built
         canonical = {col: _rows(series, keep) for col, series in canonical.items()}
         dose_dates, birth_dates = _rows(dose_dates, keep), _rows(birth_dates, keep)
+        bad_birth = bad_birth[keep]
 
     columns: dict[str, pd.Series | npt.NDArray[Any]] = {}
     derived = [normalise_names(canonical[NAME]), map_vaccines(canonical[VACCINE])]
     columns.update(canonical)
     columns[BIRTH_DATE] = birth_dates
+    columns[c.BIRTH_DATE_UNUSABLE] = bad_birth
     columns[DOSE_DATE] = dose_dates
     columns[SEX] = normalise_sex(canonical[SEX])
     columns[PHONE] = normalise_phones(canonical[PHONE])
@@ -240,7 +260,7 @@ def _normalise_rest(
         axis=1,
         copy=False,
     )
-    return NormaliseResult(doses=doses, rejects=rejects)
+    return NormaliseResult(doses=doses, rejects=rejects, issues=issues)
 
 
 def _rows(values: pd.Series, keep: npt.NDArray[np.bool_]) -> pd.Series:
@@ -253,13 +273,13 @@ def _text(values: pd.Series, rows: pd.Index) -> pd.Series:
     return pd.Series(as_object(values.iloc[rows]), index=rows, dtype=object)
 
 
-def _rejects(
+def _row_notes(
     frame: pd.DataFrame,
     *,
     bad: npt.NDArray[np.bool_],
     checks: list[tuple[str, npt.NDArray[np.bool_], Callable[[pd.Index], pd.Series]]],
 ) -> pd.DataFrame:
-    """One rejects row per bad row: the first failing field, every failing reason."""
+    """One row (``REJECT_COLUMNS``) per flagged row: the first failing field, every failing reason."""
     if not bad.any():
         return empty_rejects()
     index = pd.Index(np.flatnonzero(bad))

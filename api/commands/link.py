@@ -103,6 +103,7 @@ def _run(args: argparse.Namespace, started: float) -> int:
         seconds["normalise"], peaks["normalise"] = round(time.perf_counter() - t0, 3), _peak_mb()
         doses = normalised.doses
         rejects = pd.concat([read.rejects, normalised.rejects], ignore_index=True)
+        issues = normalised.issues
         files, rows_read = read.files, read.rows_read
         del read, normalised  # the raw frame is no longer needed: free it before linking
 
@@ -137,6 +138,7 @@ def _run(args: argparse.Namespace, started: float) -> int:
         write_csv(pairs_frame(result.pairs, result.records), out / "pairs.csv")
         write_csv(pairs_frame(result.review, result.records, evidence=True), out / "review.csv")
         write_csv(rejects, out / "rejects.csv")
+        write_csv(issues, out / "field_issues.csv")
         result.model.save(out / "model.json")
         if histories is not None:
             _write_histories(out, histories, result.records, fhir=args.format == "fhir")
@@ -148,6 +150,7 @@ def _run(args: argparse.Namespace, started: float) -> int:
         "dose_rows_read": rows_read,
         "dose_rows_accepted": n_doses,
         "rows_rejected": len(rejects),
+        "rows_with_field_issues": len(issues),
         **result.summary(),
         "stage_seconds": seconds,
         "stage_peak_rss_mb": peaks,
@@ -226,7 +229,9 @@ def _write_histories(
 def _print_summary(summary: dict[str, Any], out: Path) -> None:
     print(
         f"read {summary['dose_rows_read']:,} dose rows from {len(summary['files'])} files; "
-        f"{summary['rows_rejected']:,} rejected (see {out / 'rejects.csv'})"
+        f"{summary['rows_rejected']:,} rejected (see {out / 'rejects.csv'}); "
+        f"{summary['rows_with_field_issues']:,} kept with a field treated as missing "
+        f"(see {out / 'field_issues.csv'})"
     )
     print(
         f"{summary['person_records']:,} person records → {summary['persons']:,} persons; "
@@ -238,6 +243,6 @@ def _print_summary(summary: dict[str, Any], out: Path) -> None:
         f"time: {summary['total_seconds']:.1f}s ({timings}); peak memory {summary['peak_rss_mb']:.0f} MB"
     )
     print(
-        f"outputs in {out}/: persons.csv pairs.csv review.csv rejects.csv model.json "
-        "summary.json histories.jsonl"
+        f"outputs in {out}/: persons.csv pairs.csv review.csv rejects.csv field_issues.csv "
+        "model.json summary.json histories.jsonl"
     )

@@ -21,6 +21,7 @@ from matcher.profiles import load_profile
 
 DOSES_FILE = "doses.parquet"
 REJECTS_FILE = "rejects.csv"
+ISSUES_FILE = "field_issues.csv"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         doses.to_parquet(out / DOSES_FILE, index=False)
         rejects.to_csv(out / REJECTS_FILE, index=False, encoding="utf-8-sig")
+        result.issues.to_csv(out / ISSUES_FILE, index=False, encoding="utf-8-sig")
     except OSError as exc:
         raise InputFormatError(f"{out}: cannot write the output: {exc.strerror}") from None
 
@@ -97,6 +99,11 @@ def run(args: argparse.Namespace) -> int:
     if read.blank_rows:
         print(f"  ({read.blank_rows:,} blank row(s) skipped)")
     print(f"rejected by field: {_counts(rejects[FIELD]) if len(rejects) else 'none'}")
+    issues = result.issues
+    print(
+        "kept with a field treated as missing: "
+        f"{_counts(issues[FIELD]) if len(issues) else 'none'} (see {out / ISSUES_FILE})"
+    )
     if len(doses):
         print(f"ID status: {_counts(doses[ID_STATUS])}")
         unknown = doses.loc[~doses[VACCINE_KNOWN].astype(bool), VACCINE].value_counts()

@@ -227,32 +227,31 @@ def test_rows_missing_required_values_are_rejected_not_dropped(tmp_path: Path) -
         HEADER,
         ROWS[0],
         "",  # a blank line: skipped and counted
-        "P4,赵六,410102199001011234,男,,2021-06-04,,1",  # no vaccine
-        ",钱七,,女,,,科兴,1",  # no person_ref, no dose date
+        "P4,赵六,410102199001011234,男,,2021-06-04,,1",  # no vaccine: a dose of unknown product
+        ",钱七,,女,,,科兴,1",  # no dose date: cannot be placed
+        ",孙八,,女,,2021-06-05,科兴,1",  # no person_ref: a registration of its own
         ROWS[1],
     ]
     path = write(tmp_path / "41.csv", lines, "utf-8")
     result = read_export(path)
-    assert result.frame[PERSON_REF].tolist() == ["P1", "P2"]
-    assert result.frame[ROW].tolist() == [2, 6]
+    assert result.frame[PERSON_REF].tolist() == ["P1", "P4", "~row:41.csv:6", "P2"]
+    assert result.frame[ROW].tolist() == [2, 4, 6, 7]
+    assert result.frame[VACCINE].isna().tolist() == [False, True, False, False]
     assert result.blank_rows == 1
     rejects = result.rejects
-    assert rejects[ROW].tolist() == [4, 5]
-    assert rejects[FIELD].tolist() == [VACCINE, PERSON_REF]
-    assert rejects[REASON].tolist() == [
-        "required value missing: vaccine",
-        "required value missing: person_ref, dose_date",
-    ]
-    assert rejects[FILE].tolist() == ["41.csv", "41.csv"]
-    assert rejects[SOURCE].tolist() == ["41", "41"]
-    assert result.rows_read == 4
+    assert rejects[ROW].tolist() == [5]
+    assert rejects[FIELD].tolist() == [DOSE_DATE]
+    assert rejects[REASON].tolist() == ["required value missing: dose_date"]
+    assert rejects[FILE].tolist() == ["41.csv"]
+    assert rejects[SOURCE].tolist() == ["41"]
+    assert result.rows_read == 5
     assert not rejects[REASON].str.contains("410102199001011234|赵六|钱七").any()
 
 
 def test_row_numbers_across_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ingest, "CHUNK_ROWS", 2)
     lines = [HEADER] + [f"P{i},张{i},,男,,2021-06-01,科兴,{'' if i == 4 else 1}" for i in range(7)]
-    lines[5] = "P4,张4,,男,,2021-06-01,,1"
+    lines[5] = "P4,张4,,男,,,科兴,1"  # no dose date
     path = write(tmp_path / "41.csv", lines, "utf-8")
     result = read_export(path)
     assert result.frame[ROW].tolist() == [2, 3, 4, 5, 7, 8]

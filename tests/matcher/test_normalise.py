@@ -7,6 +7,7 @@ import pytest
 
 from matcher.columns import (
     BIRTH_DATE,
+    BIRTH_DATE_UNUSABLE,
     CANONICAL_COLUMNS,
     DOSE_DATE,
     FIELD,
@@ -100,9 +101,6 @@ def test_impossible_date_is_rejected_and_other_rows_kept() -> None:
         ({DOSE_DATE: "不详"}, DOSE_DATE, "dose date missing"),
         ({DOSE_DATE: "2023-05-01"}, DOSE_DATE, "dose date: date 2023-05-01 is in the future"),
         ({DOSE_DATE: "soon"}, DOSE_DATE, "dose date: unparsable date"),
-        ({BIRTH_DATE: "1990-13-01"}, BIRTH_DATE, "birth date: impossible date 1990-13-01"),
-        ({BIRTH_DATE: "2024-01-01"}, BIRTH_DATE, "birth date: date 2024-01-01 is in the future"),
-        ({NAME: None, ID_NUMBER: " "}, NAME, "neither name nor ID number"),
         ({SOURCE: "99"}, SOURCE, "source '99' is not a 2-digit province code"),
         ({SOURCE: None}, SOURCE, "source '' is not a 2-digit province code"),
     ],
@@ -112,6 +110,39 @@ def test_reject_rules(change: dict[str, str | None], field: str, reason: str) ->
     assert result.doses[PERSON_REF].tolist() == ["ok"]
     assert result.rejects[FIELD].tolist() == [field]
     assert result.rejects[REASON].tolist() == [reason]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        ({BIRTH_DATE: "1990-13-01"}, BIRTH_DATE, "birth date: impossible date 1990-13-01"),
+        ({BIRTH_DATE: "1966-90-20"}, BIRTH_DATE, "birth date: impossible date 1966-90-20"),
+        ({BIRTH_DATE: "2024-01-01"}, BIRTH_DATE, "birth date: date 2024-01-01 is in the future"),
+        ({BIRTH_DATE: "soon"}, BIRTH_DATE, "birth date: unparsable date"),
+    ],
+)
+def test_a_bad_birth_date_becomes_missing_and_the_dose_is_kept(
+    change: dict[str, str | None], field: str, reason: str
+) -> None:
+    result = normalise_doses(rows({PERSON_REF: "ok"}, {PERSON_REF: "bad", **change}), today=TODAY)
+    assert result.rejects.empty
+    assert result.doses[PERSON_REF].tolist() == ["ok", "bad"]
+    assert result.doses[BIRTH_DATE].isna().tolist() == [False, True]
+    assert result.doses[BIRTH_DATE_UNUSABLE].tolist() == [False, True]
+    assert result.doses[DOSE_DATE].notna().all()
+    issues = result.issues
+    assert issues[[FILE, ROW, SOURCE, FIELD]].values.tolist() == [["11.csv", 3, "11", field]]
+    assert issues[REASON].tolist() == [reason + "; treated as missing"]
+
+
+def test_a_row_with_neither_name_nor_id_is_kept_as_its_own_record() -> None:
+    frame = rows({PERSON_REF: "ok"}, {PERSON_REF: "phone-only", NAME: None, ID_NUMBER: " "})
+    result = normalise_doses(frame, today=TODAY)
+    assert result.rejects.empty
+    assert result.doses[PERSON_REF].tolist() == ["ok", "phone-only"]
+    assert result.doses[PHONE].tolist() == ["13812345678", "13812345678"]
+    assert result.issues[FIELD].tolist() == [NAME]
+    assert result.issues[REASON].iloc[0].startswith("neither name nor ID number")
 
 
 def test_kept_rows() -> None:
@@ -132,12 +163,12 @@ def test_kept_rows() -> None:
 
 def test_several_failures_are_listed_with_the_first_field() -> None:
     frame = rows({SOURCE: "xx", DOSE_DATE: "2021-02-30", BIRTH_DATE: "2099-01-01"})
-    rejects = normalise_doses(frame, today=TODAY).rejects
-    assert rejects[FIELD].tolist() == [SOURCE]
-    assert rejects[REASON].iloc[0] == (
-        "source 'xx' is not a 2-digit province code; dose date: impossible date 2021-02-30; "
-        "birth date: date 2099-01-01 is in the future"
+    result = normalise_doses(frame, today=TODAY)
+    assert result.rejects[FIELD].tolist() == [SOURCE]
+    assert result.rejects[REASON].iloc[0] == (
+        "source 'xx' is not a 2-digit province code; dose date: impossible date 2021-02-30"
     )
+    assert result.issues.empty  # a rejected row has no field issues besides
 
 
 def test_reasons_never_contain_the_raw_id_or_phone() -> None:
@@ -147,9 +178,9 @@ def test_reasons_never_contain_the_raw_id_or_phone() -> None:
         {BIRTH_DATE: "13812345678"},
         {PERSON_REF: "ok"},
     )
-    rejects = normalise_doses(frame, today=TODAY).rejects
-    assert len(rejects) == 3
-    text = " ".join(rejects[REASON])
+    result = normalise_doses(frame, today=TODAY)
+    assert len(result.rejects) == 2 and len(result.issues) == 1
+    text = " ".join([*result.rejects[REASON], *result.issues[REASON]])
     assert ID not in text and ID[:17] not in text
     assert "13812345678" not in text
     assert "张三" not in text
