@@ -20,7 +20,7 @@ import pyarrow.csv as pacsv
 
 from matcher import columns as c
 from matcher.compare import FIELDS, LEFT, RIGHT, level_column
-from matcher.decisions import DECISION, RULES_FIRED, WEIGHT_RULES
+from matcher.decisions import DECISION, REVIEW_REASON, REVIEW_REASON_TEXT, RULES_FIRED, WEIGHT_RULES
 from matcher.dictionary import known_text
 from matcher.masking import mask_id, mask_name
 from matcher.scoring import MATCH_PROBABILITY, MATCH_WEIGHT, weight_column
@@ -66,6 +66,11 @@ def pairs_frame(
     out[DECISION] = pairs[DECISION].to_numpy()
     out[RULES_FIRED] = pairs[RULES_FIRED].to_numpy()
     if evidence:
+        reasons = (
+            pairs[REVIEW_REASON] if REVIEW_REASON in pairs else pd.Series("", index=pairs.index)
+        )
+        out[REVIEW_REASON] = reasons.to_numpy(dtype=object)
+        out[f"{REVIEW_REASON}_text"] = reasons.map(REVIEW_REASON_TEXT).fillna("").to_numpy()
         for side, idx in (("l", left), ("r", right)):
             ids = records[c.ID_KEY].take(idx).to_numpy(dtype=object)
             names = records[c.NAME_NORM].take(idx).to_numpy(dtype=object)

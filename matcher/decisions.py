@@ -17,6 +17,7 @@ from matcher.settings import MatchSettings
 DECISION = "decision"
 RULES_FIRED = "rules_fired"
 WEIGHT_RULES = "weight_rules"
+REVIEW_REASON = "review_reason"  # why a pair in review could not be decided (a ReviewReason)
 LEVEL_DOSES = "level_doses"
 NAME_SIMILAR_ONLY = 2  # name levels 0-2: different or only Jaro-Winkler-similar
 
@@ -36,8 +37,27 @@ class Rule(StrEnum):
     SEX_CONTRADICTS_ID = "sex_contradicts_id"
     SAME_ID_DIFFERENT_NAME = "same_id_different_name"  # guardian's number? → a human decides
     OTHER_NAME_WITHOUT_ID = "other_name_without_id"  # twins/siblings: same date, phone, not name
-    DOSE_CONFLICT = "dose_conflict"  # merged history would be implausible
+    DOSE_CONFLICT = "dose_conflict"  # merged history would be implausible: weight only
     CLUSTER_CONFLICT = "cluster_conflict"  # would chain two different valid IDs
+
+
+class ReviewReason(StrEnum):
+    """Why a pair went to review, one per pair: the contradiction that capped it, or the band."""
+
+    SAME_ID_DIFFERENT_NAME = Rule.SAME_ID_DIFFERENT_NAME.value
+    OTHER_NAME_WITHOUT_ID = Rule.OTHER_NAME_WITHOUT_ID.value
+    CLUSTER_CONFLICT = Rule.CLUSTER_CONFLICT.value
+    UNDECIDED_WEIGHT = "undecided_weight"  # weight between the review and match thresholds
+
+
+REVIEW_REASON_TEXT: dict[str, str] = {
+    ReviewReason.SAME_ID_DIFFERENT_NAME: "the same ID number under a different name "
+    "(a guardian's number, or a name typed wrong?)",
+    ReviewReason.OTHER_NAME_WITHOUT_ID: "no agreeing ID and names only alike, not a known "
+    "variant (twins or siblings?)",
+    ReviewReason.CLUSTER_CONFLICT: "merging would join two different valid ID numbers",
+    ReviewReason.UNDECIDED_WEIGHT: "the evidence is between the review and match thresholds",
+}
 
 
 def apply_rules(
@@ -65,6 +85,8 @@ def apply_rules(
     # agreeing ID: a merely similar name on the same birth date and phone is a twin or sibling.
     other_name_no_id = (id_level < 2) & (name_level >= 0) & (name_level <= NAME_SIMILAR_ONLY)
 
+    # Dose evidence only moves the weight: it never overrules the identity evidence (a dose
+    # re-entered elsewhere with its own lot text is a duplicate report, not a conflict).
     dose_conflict = np.zeros(n, dtype=bool)
     if LEVEL_DOSES in scored:
         dose_conflict = scored[LEVEL_DOSES].to_numpy() == 0
@@ -74,7 +96,11 @@ def apply_rules(
     band = np.full(n, _NON_MATCH, dtype=np.int8)
     band[weight >= settings.review_weight] = _REVIEW
     band[weight >= settings.match_weight] = _MATCH
-    capped = same_id_other_name | other_name_no_id | dose_conflict
+    # Hard contradictions of identity cap a pair at review, however strong the rest.
+    reason = np.full(n, _UNDECIDED, dtype=np.int8)
+    reason[other_name_no_id] = _OTHER_NAME
+    reason[same_id_other_name] = _SAME_ID
+    capped = same_id_other_name | other_name_no_id
     band[capped & (band == _MATCH)] = _REVIEW
     band[different_ids] = _NON_MATCH
 
@@ -102,10 +128,20 @@ def apply_rules(
     out[MATCH_PROBABILITY] = (1.0 / (1.0 + np.exp2(-np.clip(weight, -60, 60)))).astype(np.float32)
     out[DECISION] = _BAND_VALUES[band]
     out[RULES_FIRED] = labels[bits]
+    out[REVIEW_REASON] = np.where(band == _REVIEW, _REASON_VALUES[reason], "")
     return out
 
 
 _MATCH, _REVIEW, _NON_MATCH = 0, 1, 2
+_UNDECIDED, _OTHER_NAME, _SAME_ID = 0, 1, 2
+_REASON_VALUES = np.array(
+    [
+        ReviewReason.UNDECIDED_WEIGHT.value,
+        ReviewReason.OTHER_NAME_WITHOUT_ID.value,
+        ReviewReason.SAME_ID_DIFFERENT_NAME.value,
+    ],
+    dtype=object,
+)
 _BAND_VALUES = np.array(
     [Decision.MATCH.value, Decision.REVIEW.value, Decision.NON_MATCH.value], dtype=object
 )

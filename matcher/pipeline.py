@@ -31,7 +31,16 @@ from matcher.compare import (
     level_column,
     prepare_records,
 )
-from matcher.decisions import DECISION, LEVEL_DOSES, Decision, Rule, apply_rules, decision_counts
+from matcher.decisions import (
+    DECISION,
+    LEVEL_DOSES,
+    REVIEW_REASON,
+    Decision,
+    ReviewReason,
+    Rule,
+    apply_rules,
+    decision_counts,
+)
 from matcher.dictionary import arrow_strings, distinct, is_dictionary, known_text
 from matcher.frames import as_series
 from matcher.names import fuzzy_pinyin
@@ -464,4 +473,8 @@ def _cluster(
         scored.loc[hit, "rules_fired"] = (
             scored.loc[hit, "rules_fired"].astype(str) + ";" + Rule.CLUSTER_CONFLICT.value
         ).str.strip(";")
+        scored.loc[hit, REVIEW_REASON] = ReviewReason.CLUSTER_CONFLICT.value
+    # Auditor decisions settle a pair: only pairs still in review keep a reason.
+    in_review = (scored[DECISION] == Decision.REVIEW.value).to_numpy()
+    scored[REVIEW_REASON] = np.where(in_review, scored[REVIEW_REASON].to_numpy(dtype=object), "")
     return scored, records, persons
