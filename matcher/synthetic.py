@@ -55,6 +55,7 @@ class SyntheticConfig:
         seed: seed of the random generator.
         legacy_exports: write the smallest reporting province GBK-encoded with Chinese
             headers (only when there are at least two provinces).
+        mixed_date_formats: every date cell in a format of its own (else one per province).
     """
 
     persons: int
@@ -64,6 +65,7 @@ class SyntheticConfig:
     population: PopulationRates = field(default_factory=PopulationRates)
     schedule: ScheduleRates = field(default_factory=ScheduleRates)
     legacy_exports: bool = True
+    mixed_date_formats: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +105,9 @@ def generate(config: SyntheticConfig) -> SyntheticData:
     people = make_people(config.persons, reporting, rng, config.population)
     doses = make_doses(people, reporting, rng, config.schedule)
     identities = make_identities(people, doses, rng, config.rates)
-    export, truth, truth_doses = build_frames(doses, identities, rng, styles)
+    export, truth, truth_doses = build_frames(
+        doses, identities, rng, styles, mixed_date_formats=config.mixed_date_formats
+    )
     codes = tuple(str(c) for c in geography().codes[reporting])
     legacy = (codes[-1],) if config.legacy_exports and len(codes) >= 2 else ()
     return SyntheticData(export, truth, truth_doses, codes, legacy)

@@ -30,6 +30,7 @@ CORRUPTIONS: Final = (
     "missing_id", "id_typo", "id_15_digit", "id_excel_damage", "id_fullwidth", "id_lowercase_x",
     "id_spaces", "name_homophone", "name_traditional", "name_pinyin", "birth_date_error",
     "missing_birth_date", "missing_phone", "sex_missing", "guardian_id", "twin",
+    "birth_date_unusable", "no_name_no_id", "reentered_registration", "split_registration",
 )  # fmt: skip
 BIT: Final[dict[str, int]] = {name: 1 << i for i, name in enumerate(CORRUPTIONS)}
 
@@ -69,6 +70,17 @@ class CorruptionRates:
     """Sex left empty."""
     guardian_id: float = 0.2
     """Share of registrations of children under 14 that carry their guardian's ID number."""
+    birth_date_unusable: float = 0.003
+    """Birth date typed so that it cannot be used: an impossible date (``1966-90-20``,
+    ``1980-02-30``) or one in the future."""
+    no_name_no_id: float = 0.001
+    """Both name and ID number left empty (the record keeps phone, birth date and sex)."""
+
+    def scaled(self, factor: float) -> CorruptionRates:
+        """Every rate multiplied by ``factor`` (capped at 1)."""
+        return replace(
+            self, **{f.name: min(getattr(self, f.name) * factor, 1.0) for f in fields(self)}
+        )
 
     @classmethod
     def from_toml(cls, path: Path) -> CorruptionRates:
@@ -98,6 +110,7 @@ class Identities:
     birth_missing: BoolArray
     phone: ObjArray
     corruptions: IntArray  # bit mask over CORRUPTIONS
+    birth_text: ObjArray  # the birth date as typed where it is unusable, else None
 
 
 class _Picker:
@@ -289,11 +302,34 @@ def make_identities(
         "missing_birth_date", (picker.mask & BIT["birth_date_error"]) == 0, rates.missing_birth_date
     )
     birth_missing[rows] = True
+    birth_text = np.full(n, None, dtype=object)
+    usable = (picker.mask & (BIT["birth_date_error"] | BIT["missing_birth_date"])) == 0
+    rows = picker.pick("birth_date_unusable", usable, rates.birth_date_unusable)
+    birth_text[rows] = _unusable_birth_dates(rng, birth[rows])
+    rows = picker.pick("no_name_no_id", np.ones(n, dtype=bool), rates.no_name_no_id)
+    id_number[rows] = None
+    name[rows] = None
     phone = people.phone[person].astype(str).astype(object)
     phone[picker.pick("missing_phone", np.ones(n, dtype=bool), rates.missing_phone)] = None
     male = people.male[person].astype(np.int8)
     male[picker.pick("sex_missing", np.ones(n, dtype=bool), rates.sex_missing)] = -1
-    return Identities(id_number, name, male, birth, birth_missing, phone, picker.mask)
+    picker.mask[doses.reg_retyped] |= BIT["reentered_registration"]
+    picker.mask[doses.reg_split] |= BIT["split_registration"]
+    return Identities(id_number, name, male, birth, birth_missing, phone, picker.mask, birth_text)
+
+
+def _unusable_birth_dates(rng: np.random.Generator, birth: IntArray) -> ObjArray:
+    """Birth dates typed so they cannot be used: month digits swapped (1966-09-20 → 1966-90-20),
+    a 30th of February, or a year in the future."""
+    y, m, d = ymd(birth)
+    kind = rng.integers(0, 3, size=len(birth))
+    texts = [
+        (f"{a:04d}-{b % 10}{b // 10}-{c:02d}" if b % 10 > 1 else f"{a:04d}-{b + 12:02d}-{c:02d}",
+         f"{a:04d}-02-30",
+         f"{a + 100:04d}-{b:02d}-{c:02d}")[k]
+        for a, b, c, k in zip(y.tolist(), m.tolist(), d.tolist(), kind.tolist(), strict=True)
+    ]  # fmt: skip
+    return np.asarray(texts, dtype=object)
 
 
 def _fullwidth(id18: npt.NDArray[np.uint8]) -> ObjArray:

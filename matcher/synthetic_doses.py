@@ -2,7 +2,10 @@
 
 Schedules follow DOMAIN.md §4 with intervals from ``matcher.vaccines.CATALOGUE``; a migrant's
 doses are split over 2-3 provinces in date order, and some provinces re-enter a dose given
-elsewhere (a historical copy of the same event).
+elsewhere (a historical copy of the same event): the migrant's next province in its own
+registration, or any other province under a new registration holding only that dose, typed
+from the paper certificate (its own lot text and product wording, sometimes a day off). Some
+persons are registered twice in one province and their doses there split between the two.
 """
 
 from __future__ import annotations
@@ -61,6 +64,12 @@ class ScheduleRates:
     """Share of persons born before 2000 registered twice in one province (15- and 18-digit ID)."""
     reentered_dose: float = 0.3
     """Share of migrants whose next province re-enters the last dose given elsewhere."""
+    reentered_registration: float = 0.02
+    """Share of persons one of whose doses another province re-enters under a new registration
+    holding only that dose (lot re-typed, other product wording, sometimes dated a day off)."""
+    split_registration: float = 0.01
+    """Share of persons registered twice in their home province, their doses there split
+    between the two registrations (the later doses under the second)."""
 
 
 @dataclass(slots=True)
@@ -80,10 +89,13 @@ class Doses:
     reg_person: IntArray
     reg_province: IntArray
     reg_dup15: BoolArray  # the second, 15-digit registration of a double registration
+    reg_retyped: BoolArray  # a new registration re-entering one dose given elsewhere
+    reg_split: BoolArray  # the second registration of a person split within one province
     # Reported rows: a true event as one registration reports it.
     row_reg: IntArray
     row_event: IntArray
     row_historical: BoolArray  # re-entered copy of an event given elsewhere
+    row_retyped: BoolArray  # typed again from the certificate (lot, wording, date may differ)
 
 
 def _lot_table(rng: np.random.Generator) -> StrArray:
@@ -240,6 +252,36 @@ def make_doses(
     nxt = np.flatnonzero((ev_col < 2) & (slot[ev_person, np.minimum(ev_col + 1, 2)] == ev_slot + 1))
     nxt = nxt[given[ev_person[nxt], ev_col[nxt] + 1] & reenter[ev_person[nxt]]]
     hist_reg = reg_of[ev_person[nxt], ev_slot[nxt] + 1]
+
+    # A dose re-entered under a new registration of another province (holding only that dose).
+    retyped_ev = np.flatnonzero(rng.random(len(ev_person)) < _per_event(rates, ev_person, n))
+    retype_reg = len(reg_person) + np.arange(len(retyped_ev))
+    k = len(reporting)
+    position = np.zeros(int(reporting.max()) + 1, dtype=np.int64)
+    position[reporting] = np.arange(k)
+    shift = 1 + rng.integers(0, max(k - 1, 1), size=len(retyped_ev))
+    retype_prov = reporting[(position[ev_province[retyped_ev]] + shift) % k]
+    reg_person = np.concatenate([reg_person, ev_person[retyped_ev]])
+    reg_province = np.concatenate([reg_province, retype_prov])
+
+    # A second registration in the home province holding the person's later doses there.
+    split = rng.random(n) < rates.split_registration
+    split_who = np.flatnonzero(split & (home_count >= 2) & ~dup)
+    split_reg = np.full(n, -1, dtype=np.int64)
+    split_reg[split_who] = len(reg_person) + np.arange(len(split_who))
+    reg_person = np.concatenate([reg_person, split_who])
+    reg_province = np.concatenate([reg_province, slot_province[split_who, 0]])
+    first_home = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(first_home, ev_person[in_home], ev_col[in_home])
+    moved = in_home & (split_reg[ev_person] >= 0) & (ev_col > first_home[ev_person])
+    row_reg = np.where(moved, split_reg[ev_person], row_reg)
+    reg_dup15 = np.concatenate([reg_dup15, np.zeros(len(reg_person) - len(reg_dup15), bool)])
+    reg_retyped = np.zeros(len(reg_person), dtype=bool)
+    reg_retyped[retype_reg] = True
+    reg_split = np.zeros(len(reg_person), dtype=bool)
+    reg_split[split_reg[split_who]] = True
+
+    n_rows = len(events) + len(again) + len(nxt)
     return Doses(
         person=ev_person,
         day=ev_day,
@@ -252,9 +294,23 @@ def make_doses(
         reg_person=reg_person,
         reg_province=reg_province,
         reg_dup15=reg_dup15,
-        row_reg=np.concatenate([row_reg, dup_reg[ev_person[again]], hist_reg]),
-        row_event=np.concatenate([events, again, nxt]),
+        reg_retyped=reg_retyped,
+        reg_split=reg_split,
+        row_reg=np.concatenate([row_reg, dup_reg[ev_person[again]], hist_reg, retype_reg]),
+        row_event=np.concatenate([events, again, nxt, retyped_ev]),
         row_historical=np.concatenate(
-            [np.zeros(len(events) + len(again), dtype=bool), np.ones(len(nxt), dtype=bool)]
+            [
+                np.zeros(len(events) + len(again), dtype=bool),
+                np.ones(len(nxt) + len(retyped_ev), dtype=bool),
+            ]
         ),
+        row_retyped=np.r_[np.zeros(n_rows, dtype=bool), np.ones(len(retyped_ev), dtype=bool)],
     )
+
+
+def _per_event(rates: ScheduleRates, ev_person: IntArray, n: int) -> float:
+    """Chance per event of a re-entry under a new registration, so that about
+    ``rates.reentered_registration`` of persons get one (one draw per dose)."""
+    doses_per_person = np.bincount(ev_person, minlength=n)
+    mean = float(doses_per_person[doses_per_person > 0].mean()) if len(ev_person) else 1.0
+    return min(rates.reentered_registration / mean, 1.0)

@@ -41,6 +41,7 @@ from matcher.vaccines import TEXT_VARIANTS
 
 IntArray = npt.NDArray[np.int64]
 ObjArray = npt.NDArray[np.object_]
+StrArray = npt.NDArray[np.str_]
 
 TRUE_PERSON_ID: Final = "true_person_id"
 CORRUPTIONS_COLUMN: Final = "corruptions"
@@ -123,17 +124,37 @@ def _vaccine_texts(rng: np.random.Generator, styles: ProvinceStyle, province: In
     return np.asarray(flat, dtype=object)[offsets[product] + pick]
 
 
+# Product wording of a dose typed again from the paper certificate when it is not the
+# product's own: the generic names a clinic uses (the product is then unknown).
+GENERIC_VACCINE_TEXTS: Final = ("新冠疫苗", "新型冠状病毒疫苗", "新冠病毒疫苗", "COVID-19疫苗")
+
+
 def build_frames(
-    doses: Doses, ids: Identities, rng: np.random.Generator, styles: ProvinceStyle
+    doses: Doses,
+    ids: Identities,
+    rng: np.random.Generator,
+    styles: ProvinceStyle,
+    *,
+    mixed_date_formats: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(export rows, truth, truth_doses) frames; export rows sorted by source and person_ref."""
+    """(export rows, truth, truth_doses) frames; export rows sorted by source and person_ref.
+
+    ``mixed_date_formats``: every date cell in a format of its own (else one per province).
+    """
     geo = geography()
     reg_prov = doses.reg_province
     refs, rank = _person_refs(rng, reg_prov)
     source = geo.codes.astype(object)
-    fmt = styles.date_format[reg_prov]
-    birth = format_days(ids.birth, fmt)
+
+    def date_styles(province: IntArray) -> IntArray:
+        if mixed_date_formats:
+            return rng.integers(0, len(DATE_FORMATS), size=len(province))
+        return styles.date_format[province]
+
+    birth = format_days(ids.birth, date_styles(reg_prov))
     birth[ids.birth_missing] = None
+    typed = pd.notna(ids.birth_text)
+    birth[typed] = ids.birth_text[typed]
     sex_text = np.asarray([[c[0] for c in _SEX_CODES], [c[1] for c in _SEX_CODES]], dtype=object)
     sex = sex_text[np.maximum(ids.male, 0), styles.sex_codes[reg_prov]]
     sex[ids.male < 0] = None
@@ -143,13 +164,23 @@ def build_frames(
     reg, event = doses.row_reg, doses.row_event
     order = np.lexsort((doses.day[event], rank[reg], reg_prov[reg]))
     reg, event, hist = reg[order], event[order], doses.row_historical[order]
+    retyped = doses.row_retyped[order]
     start = np.flatnonzero(np.r_[True, reg[1:] != reg[:-1]])
     seq = np.arange(len(reg)) - np.repeat(start, np.diff(np.r_[start, len(reg)])) + 1
     prov = reg_prov[reg]
     lot = doses.lot[event].astype(object)
-    lot[hist & (rng.random(len(hist)) < 0.5)] = None
+    lot[hist & ~retyped & (rng.random(len(hist)) < 0.5)] = None
     site = doses.site[event].astype(object)
     site[hist & (rng.random(len(hist)) < 0.4)] = None
+    rows = np.flatnonzero(retyped)
+    lot[rows] = _retyped_lots(rng, doses.lot[event[rows]])
+    day = doses.day[event].copy()
+    shifted = rows[rng.random(len(rows)) < 0.3]
+    day[shifted] += np.where(rng.random(len(shifted)) < 0.5, -1, 1)
+    vaccine = _vaccine_texts(rng, styles, prov, doses.product[event])
+    generic = rows[rng.random(len(rows)) < 0.4]
+    texts = np.asarray(GENERIC_VACCINE_TEXTS, dtype=object)
+    vaccine[generic] = texts[rng.integers(0, len(texts), size=len(generic))]
     export = pd.DataFrame(
         {
             SOURCE: source[prov],
@@ -160,8 +191,8 @@ def build_frames(
             SEX: sex[reg],
             BIRTH_DATE: birth[reg],
             PHONE: ids.phone[reg],
-            DOSE_DATE: format_days(doses.day[event], styles.date_format[prov]),
-            VACCINE: _vaccine_texts(rng, styles, prov, doses.product[event]),
+            DOSE_DATE: format_days(day, date_styles(prov)),
+            VACCINE: vaccine,
             LOT_NUMBER: lot,
             DOSE_SEQ: seq.astype(str).astype(object),
             SITE: site,
@@ -192,6 +223,25 @@ def build_frames(
         }
     )
     return export, truth, truth_doses
+
+
+def _retyped_lots(rng: np.random.Generator, lots: StrArray) -> ObjArray:
+    """Lot numbers typed again from a certificate: lower case, separators, the batch letter and
+    number only, a wrong digit, or left empty."""
+    kind = rng.integers(0, 5, size=len(lots))
+    out = []
+    for text, k, digit in zip(lots.tolist(), kind.tolist(), rng.integers(0, 10, size=len(lots)).tolist(), strict=True):  # fmt: skip
+        if k == 0:
+            out.append(text.lower())
+        elif k == 1:
+            out.append(f"{text[:6]}-{text[6:]}")
+        elif k == 2:
+            out.append(text[6:])
+        elif k == 3:
+            out.append(text[:-1] + str((int(text[-1]) + 1 + digit % 9) % 10))
+        else:
+            out.append(None)
+    return np.asarray(out, dtype=object)
 
 
 def write_csv(frame: pd.DataFrame, path: Path, *, legacy: bool = False) -> None:

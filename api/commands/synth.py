@@ -14,6 +14,7 @@ from matcher.synthetic import (
     generate,
     write_synthetic,
 )
+from matcher.synthetic_scenarios import SCENARIOS, apply_scenarios
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument(
         "--rates", type=Path, help="TOML file overriding corruption rates (CorruptionRates fields)"
+    )
+    parser.add_argument(
+        "--scenario",
+        default="baseline",
+        help="comma-separated scenarios applied on top of the rates: "
+        + "; ".join(f"{name}: {text}" for name, (text, _) in SCENARIOS.items()),
     )
     parser.add_argument(
         "--legacy-exports",
@@ -47,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         rates=rates,
         legacy_exports=args.legacy_exports,
     )
+    config = apply_scenarios(config, [s.strip() for s in args.scenario.split(",") if s.strip()])
     started = time.perf_counter()
     data = generate(config)
     paths = write_synthetic(data, args.out)

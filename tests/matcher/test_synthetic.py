@@ -20,11 +20,13 @@ from matcher.synthetic import (
     generate,
     write_synthetic,
 )
+from matcher.synthetic_export import GENERIC_VACCINE_TEXTS
 from matcher.synthetic_people import bytes_to_str, make_people
+from matcher.synthetic_scenarios import SCENARIOS, apply_scenarios
 from matcher.synthetic_tables import surname_pool
 from matcher.vaccines import CATALOGUE, TEXT_VARIANTS
 
-TAGS = {"guardian_id", "twin"}
+TAGS = {"guardian_id", "twin", "reentered_registration", "split_registration"}
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +137,8 @@ def test_twins_have_different_valid_ids_and_same_birth_date() -> None:
 def test_guardian_id_children_carry_an_id_of_another_birth_date(data20k) -> None:
     regs = _registrations(data20k)
     children = regs[_has(regs, "guardian_id") & regs["birth_date"].notna()]
-    clean = children[~children["corruptions"].str.contains("birth_date_error")]
+    other = "birth_date_error|birth_date_unusable|no_name_no_id"
+    clean = children[~children["corruptions"].str.contains(other)]
     assert len(clean) > 100
     for id_number, birth in zip(clean["id_number"], clean["birth_date"], strict=True):
         assert is_valid_resident_id(id_number)
@@ -183,6 +186,7 @@ def test_schedules_follow_the_catalogue(data20k) -> None:
     # Re-entered historical doses and double registrations: more rows than true events.
     assert len(data20k.doses) > len(data20k.truth_doses)
     variants = {t for texts in TEXT_VARIANTS.values() for t in texts}
+    variants |= set(GENERIC_VACCINE_TEXTS)  # doses re-entered from a certificate
     assert set(data20k.doses["vaccine"]) <= variants
     assert data20k.doses["vaccine"].nunique() > 30
 
@@ -217,3 +221,66 @@ def test_rates_from_toml(tmp_path: Path) -> None:
     path.write_text("missing_idd = 0.2\n", encoding="utf-8")
     with pytest.raises(VaxlinkError, match="missing_idd"):
         CorruptionRates.from_toml(path)
+
+
+def test_unusable_birth_dates_and_anonymous_rows(data20k) -> None:
+    regs = _registrations(data20k)
+    unusable = regs[_has(regs, "birth_date_unusable")]
+    assert len(unusable) > 0
+    for text in unusable["birth_date"]:
+        y, m, d = (int(p) for p in re.findall(r"\d+", text))
+        impossible = not 1 <= m <= 12 or (m == 2 and d == 30)
+        assert impossible or y > 2023, text
+    anonymous = regs[_has(regs, "no_name_no_id")]
+    assert len(anonymous) > 0
+    assert anonymous["name"].isna().all() and anonymous["id_number"].isna().all()
+
+
+def test_reentered_registration_holds_one_retyped_dose() -> None:
+    config = apply_scenarios(
+        SyntheticConfig(persons=5000, provinces=5, seed=2), ["reentered_doses"]
+    )
+    data = generate(config)
+    regs = _registrations(data)
+    retyped = regs[_has(regs, "reentered_registration")]
+    assert 0.08 <= retyped["true_person_id"].nunique() / 5000 <= 0.2
+    rows = data.doses.merge(retyped[["source", "person_ref"]], on=["source", "person_ref"])
+    assert (rows.groupby(["source", "person_ref"]).size() == 1).all()
+    # Each re-entered dose is a true dose of that person, at most a day off.
+    true = data.truth_doses.assign(day=pd.to_datetime(data.truth_doses["dose_date"]))
+    rows = rows.merge(data.truth, on=["source", "person_ref"])
+    rows["day"] = [pd.Timestamp(*_parse_date(t)) for t in rows["dose_date"]]
+    near = rows.merge(true, on="true_person_id", suffixes=("", "_true"))
+    gap = (near["day"] - near["day_true"]).abs().dt.days
+    assert near.assign(gap=gap).groupby(["source", "person_ref"])["gap"].min().max() <= 1
+    lots = set(data.truth_doses["lot_number"])
+    assert rows["lot_number"].notna().any() and not rows["lot_number"].dropna().isin(lots).all()
+
+
+def test_split_registrations_share_the_home_doses() -> None:
+    config = apply_scenarios(
+        SyntheticConfig(persons=5000, provinces=5, seed=2), ["split_registrations"]
+    )
+    regs = _registrations(generate(config))
+    split = regs[_has(regs, "split_registration")]
+    assert 0.03 <= split["true_person_id"].nunique() / 5000 <= 0.12
+    both = regs[regs["true_person_id"].isin(split["true_person_id"])]
+    assert (both.groupby("true_person_id")["source"].value_counts() >= 2).any()
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_every_scenario_generates(name: str) -> None:
+    data = generate(apply_scenarios(SyntheticConfig(persons=500, provinces=3, seed=1), [name]))
+    assert len(data.truth) >= 500
+
+
+def test_scenarios_shift_their_rates() -> None:
+    base = SyntheticConfig(persons=10)
+    assert apply_scenarios(base, ["many_idless"]).rates.missing_id == 0.3
+    assert apply_scenarios(base, ["rare_phone"]).rates.missing_phone == 0.85
+    assert apply_scenarios(base, ["corruption_x3"]).rates.id_typo == 3 * base.rates.id_typo
+    assert apply_scenarios(base, ["all_date_formats"]).mixed_date_formats
+    combined = apply_scenarios(base, ["many_idless", "rare_phone"])
+    assert combined.rates.missing_id == 0.3 and combined.rates.missing_phone == 0.85
+    with pytest.raises(VaxlinkError, match="unknown scenario"):
+        apply_scenarios(base, ["nope"])
