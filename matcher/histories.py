@@ -29,6 +29,7 @@ from matcher.columns import (
     PERSON_ID,
     PERSON_REF,
     PRODUCT_CODE,
+    RECORD_ID,
     SEX,
     SITE,
     SOURCE,
@@ -206,9 +207,13 @@ def build_histories(
     lot_raw_all = doses[LOT_NUMBER]
     has_lot_text = lot_raw_all.notna().to_numpy() & (lot_raw_all.astype(object) != "").to_numpy()
     complete = (prod >= 0).astype(np.int64) + has_lot_text + site.notna().to_numpy()
-    # Survivor preference: the administering province's report, then the most complete one.
+    # Survivor preference: the administering province's report; then the most complete one;
+    # then one from a registration holding more than this dose (a dose re-entered from the
+    # paper certificate often comes under a new registration holding only it, typed again:
+    # its date may be a day off).
+    lone = _lone_reports(doses, dated)
     n_src = len(sources) + 1
-    rank = ((~administering) * 4 + (3 - complete)) * n_src + source_codes
+    rank = (((~administering) * 4 + (3 - complete)) * 2 + lone) * n_src + source_codes
 
     # Reports with a date, sorted by (person, date, preference) → events.
     rows = np.flatnonzero(dated)
@@ -296,6 +301,19 @@ def build_histories(
     reports = _reports_frame(doses, rows, ev_order, starts)
     persons = _persons_frame(doses, person_ids, person_all, birth, labels, flags, ev_person[ev_order], dated)  # fmt: skip
     return Histories(events=events, persons=persons, reports=reports)
+
+
+def _lone_reports(doses: pd.DataFrame, dated: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    """1 for a dated report that is the only dated report of its registration, else 0."""
+    if RECORD_ID in doses:
+        record = doses[RECORD_ID].to_numpy(dtype=np.int64)
+    else:
+        source, _ = pd.factorize(doses[SOURCE], use_na_sentinel=True)
+        ref, refs = pd.factorize(doses[PERSON_REF], use_na_sentinel=True)
+        record = source.astype(np.int64) * (len(refs) + 1) + ref
+        record = pd.factorize(record)[0].astype(np.int64)
+    per_record = np.bincount(record[dated], minlength=int(record.max(initial=-1)) + 1)
+    return (dated & (per_record[record] == 1)).astype(np.int64)
 
 
 def _person_birth_dates(doses: pd.DataFrame, person_ids: npt.NDArray[np.intp], n_persons: int) -> npt.NDArray[np.datetime64]:  # fmt: skip

@@ -128,6 +128,7 @@ def _run(args: argparse.Namespace, started: float) -> int:
             doses[c.PERSON_ID] = person_of_record.iloc[result.dose_record_ids].reset_index(
                 drop=True
             )
+            doses[c.RECORD_ID] = result.dose_record_ids
             histories = build_histories(doses, today=today, reported_by=args.format == "fhir")
         del doses
         seconds["histories"], peaks["histories"] = round(time.perf_counter() - t0, 3), _peak_mb()
