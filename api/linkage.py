@@ -24,7 +24,14 @@ from api import repository as repo
 from matcher import columns as c
 from matcher import persons as p
 from matcher.compare import FIELDS, LEFT, RIGHT, level_column
-from matcher.decisions import DECISION, LEVEL_DOSES, RULES_FIRED, Decision
+from matcher.decisions import (
+    DECISION,
+    LEVEL_DOSES,
+    REVIEW_REASON,
+    RULES_FIRED,
+    Decision,
+    ReviewReason,
+)
 from matcher.histories import build_histories, compare_dose_histories, history_documents
 from matcher.normalise import normalise_doses
 from matcher.pipeline import ManualDecisions, run_link
@@ -443,7 +450,12 @@ def _evidence(pair: dict[Any, Any]) -> dict[str, Any]:
     weights = {f: round(float(pair[weight_column(f)]), 3) for f in FIELDS}
     weights["rules"] = round(float(pair.get("weight_rules", 0.0)), 3)
     fired = str(pair.get(RULES_FIRED) or "")
-    return {"levels": levels, "weights": weights, "rules_fired": [x for x in fired.split(";") if x]}
+    return {
+        "levels": levels,
+        "weights": weights,
+        "rules_fired": [x for x in fired.split(";") if x],
+        "review_reason": str(pair.get(REVIEW_REASON) or ReviewReason.UNDECIDED_WEIGHT.value),
+    }
 
 
 _JSON_OPTIONS = (
