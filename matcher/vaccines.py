@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from matcher.columns import PRODUCT_CODE, VACCINE_KNOWN
@@ -89,7 +90,7 @@ TEXT_VARIANTS: Final[dict[str, tuple[str, ...]]] = {
         "BIBP", "Sinopharm Beijing", "Sinopharm (Beijing)", "Covilo", "新冠疫苗（北京生物）",
     ),
     "WIBP": (
-        "新型冠状病毒灭活疫苗（Vero细胞）武汉生物", "新冠病毒灭活疫苗（国药武汉）", "国药武汉", "国药中生武汉",
+        "新型冠状病毒灭活疫苗（Vero细胞）武汉生物", "新冠病毒灭活疫苗（国药武汉）", "国药武汉", "国药中生武汉", "众康可维",
         "中生武汉", "中国生物武汉", "武汉生物", "武汉所", "武汉生物制品研究所", "武汉生物制品研究所有限责任公司",
         "WIBP", "WIBP-CorV", "Sinopharm Wuhan", "Sinopharm (Wuhan)", "新冠疫苗（武汉生物）",
     ),
@@ -100,7 +101,7 @@ TEXT_VARIANTS: Final[dict[str, tuple[str, ...]]] = {
     ),
     "KCONVAC": (
         "新型冠状病毒灭活疫苗（Vero细胞）康泰", "新冠病毒灭活疫苗（深圳康泰）", "康泰", "深圳康泰", "康泰生物",
-        "深圳康泰生物制品股份有限公司", "民海", "北京民海", "北京民海生物科技有限公司", "KCONVAC", "Kangtai",
+        "深圳康泰生物制品股份有限公司", "可维克", "民海", "北京民海", "北京民海生物科技有限公司", "KCONVAC", "Kangtai",
         "Shenzhen Kangtai", "Minhai",
     ),
     "IMBCAMS": (
@@ -118,11 +119,14 @@ TEXT_VARIANTS: Final[dict[str, tuple[str, ...]]] = {
         "克威莎雾优", "Convidecia Air", "Inhaled Ad5-nCoV", "Ad5-nCoV inhaled", "CanSino inhaled",
     ),
     "ZF2001": (
-        "重组新型冠状病毒蛋白疫苗（CHO细胞）", "重组新型冠状病毒蛋白疫苗(CHO细胞)智飞", "智飞", "智飞龙科马",
+        "重组新型冠状病毒蛋白疫苗（CHO细胞）", "重组新型冠状病毒蛋白疫苗(CHO细胞)智飞", "重组新型冠状病毒疫苗（CHO细胞）",
+        "智飞", "智飞龙科马",
         "安徽智飞", "安徽智飞龙科马", "安徽智飞龙科马生物制药有限公司", "龙科马", "智克威得", "ZF2001",
         "Zifivax", "Zhifei", "Zhifei Longcom",
     ),
-    "SCTV01E": ("神州细胞", "神州细胞工程有限公司", "安诺能4", "SCTV01E", "Sinocelltech"),
+    "SCTV01E": (
+        "神州细胞", "神州细胞工程有限公司", "安诺能4", "SCTV01E", "Sinocelltech", "4价S三聚体", "四价S三聚体",
+    ),
     "WSK_SF9": (
         "重组新型冠状病毒蛋白疫苗（Sf9细胞）", "威斯克", "成都威斯克", "成都威斯克生物医药有限公司", "威克欣",
         "WestVac",
@@ -148,7 +152,7 @@ _PLATFORM_MARKERS: Final[dict[str, Platform]] = {
 }
 # Normalised texts too short or generic to be searched for inside longer texts; they are
 # recognised only as the whole text. ("air" alone is an inhalation marker, not a product.)
-_EXACT_ONLY: Final = frozenset({"v01", "cspc", "bibp", "wibp", "北京所", "武汉所", "民海", "石药"})
+_EXACT_ONLY: Final = frozenset({"v01", "cspc", "bibp", "wibp", "民海"})
 
 _STRIP = re.compile(r"[\s\W_]+", flags=re.UNICODE)
 
@@ -200,6 +204,20 @@ def map_vaccine_text(text: str | None) -> str | None:
     if platforms and platforms != {CATALOGUE[code].platform}:
         return None  # e.g. "灭活疫苗（康希诺）": contradictory, never guessed
     return code
+
+
+_INACTIVATED_MARKERS: Final = ("灭活", "inactivated", "vero")
+
+
+def names_inactivated(texts: pd.Series) -> npt.NDArray[np.bool_]:
+    """True where a vaccine text names the inactivated platform ("新冠病毒灭活疫苗（Vero细胞）"),
+    whether or not it names a product (worked out once per distinct text)."""
+    codes, uniques = distinct(texts)
+    named = [
+        isinstance(u, str) and any(m in normalise_vaccine_text(u) for m in _INACTIVATED_MARKERS)
+        for u in uniques
+    ]
+    return np.array([*named, False], dtype=bool)[codes]
 
 
 def map_vaccines(texts: pd.Series) -> pd.DataFrame:
