@@ -11,6 +11,7 @@ from matcher.vaccines import (
     TEXT_VARIANTS,
     map_vaccine_text,
     map_vaccines,
+    names_inactivated,
     normalise_vaccine_text,
 )
 
@@ -118,3 +119,26 @@ def test_catalogue_schedules(code: str, doses: int, min_days: int, booster_only:
         booster_only,
     )
     assert product.code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("众康可维", "WIBP"),
+        ("可维克", "KCONVAC"),
+        ("新型冠状病毒灭活疫苗（Vero细胞）-北京所", "BBIBP"),
+        ("新型冠状病毒灭活疫苗(Vero细胞)-武汉所", "WIBP"),
+        ("新型冠状病毒mRNA疫苗石药", "SYS6006"),
+        ("重组新型冠状病毒疫苗(CHO细胞)", "ZF2001"),
+        ("重组新型冠状病毒4价S三聚体蛋白疫苗(CHO细胞)", "SCTV01E"),
+    ],
+)
+def test_brand_names_and_institutes_inside_texts(text: str, code: str) -> None:
+    assert map_vaccine_text(text) == code
+
+
+def test_texts_naming_the_inactivated_platform() -> None:
+    texts = pd.Series(
+        ["新冠病毒灭活疫苗(Vero细胞)", "新冠疫苗", None, "Sinovac inactivated", "克威莎"]
+    )
+    assert names_inactivated(texts).tolist() == [True, False, False, True, False]
