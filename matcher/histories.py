@@ -53,9 +53,10 @@ from matcher.schedules import (
     label_doses,
     normalise_lots,
     product_index,
+    schedule_products,
 )
 from matcher.sorting import group_order
-from matcher.vaccines import CATALOGUE
+from matcher.vaccines import CATALOGUE, names_inactivated
 
 __all__ = ["Histories", "build_histories", "compare_dose_histories", "history_documents"]
 
@@ -262,7 +263,9 @@ def build_histories(
     ev_order = np.lexsort((ev_prod, ev_day, ev_person))
     birth = _person_birth_dates(doses, person_ids, n_persons)
     ev_day_d = ev_day[ev_order].astype("datetime64[D]")
-    labels = label_doses(ev_person[ev_order], ev_day_d, ev_prod[ev_order], birth)
+    inactivated = np.logical_or.reduceat(names_inactivated(doses[VACCINE])[rows], starts)
+    assumed = schedule_products(ev_person[ev_order], ev_prod[ev_order], inactivated[ev_order])
+    labels = label_doses(ev_person[ev_order], ev_day_d, ev_prod[ev_order], birth, assumed=assumed)
     flags = ev_flags[ev_order] | labels.flags
     born = birth[ev_person[ev_order]]
     flags[~np.isnat(born) & (ev_day_d < born)] |= Flag.DOSE_BEFORE_BIRTH

@@ -40,6 +40,10 @@ SAME_EVENT_DAYS: Final = 1
 # same event with a date-entry disagreement (flagged), even without a lot number.
 DATE_TOLERANCE_DAYS: Final = 3
 MAX_DOSES: Final = 5  # ZF2001 3-dose primary + 2 boosters: the longest schedule
+# A dose given up to 4 days before a minimum interval is over still counts (the grace period
+# of ACIP's General Best Practice Guidelines, which IIS forecasters apply). It also absorbs the
+# difference between "6 months" and "180 days" as systems count the booster interval.
+GRACE_DAYS: Final = 4
 
 NOT_VACCINATED: Final = "not_vaccinated"
 PRIMARY_IN_PROGRESS: Final = "primary_in_progress"
@@ -215,11 +219,49 @@ class DoseLabels:
     booster_count: npt.NDArray[np.int64]
 
 
+_INACTIVATED_STAND_IN: Final = next(
+    i for i, p in enumerate(_PRODUCTS) if p.platform == "inactivated" and p.min_interval_days <= 21
+)
+
+
+def schedule_products(
+    person: npt.NDArray[np.int64],
+    product: npt.NDArray[np.int64],
+    inactivated_text: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.int64]:
+    """The product the schedule rules assume for each event: its own when known; for an
+    unknown one, the product of the person's other doses when they are all of one vaccine
+    group (DOMAIN §4: the series is completed with the same product), else an inactivated
+    product when the text names the platform ("新冠病毒灭活疫苗（Vero细胞）"), else -1.
+
+    The event stays unknown in the history (flagged ``unknown_vaccine``); only counting uses this.
+    """
+    out = product.copy()
+    unknown = product < 0
+    if not unknown.any():
+        return out
+    n_persons = int(person.max()) + 1
+    known = ~unknown
+    group = np.where(known, _GROUP[np.maximum(product, 0)], -1)
+    primary = known & (group != _G_BOOSTER_ONLY)
+    kinds = np.zeros(n_persons, np.int64)  # bit per vaccine group seen
+    np.bitwise_or.at(kinds, person[primary], np.left_shift(1, group[primary]))
+    first_event = np.full(n_persons, len(product), np.int64)  # the person's first such dose
+    np.minimum.at(first_event, person[primary], np.flatnonzero(primary))
+    first = np.append(product, -1)[first_event]
+    one_group = (kinds != 0) & ((kinds & (kinds - 1)) == 0)
+    from_person = np.where(one_group[person], first[person], -1)
+    from_text = np.where(inactivated_text, _INACTIVATED_STAND_IN, -1)
+    return np.where(unknown, np.where(from_person >= 0, from_person, from_text), product)
+
+
 def label_doses(
     person: npt.NDArray[np.int64],
     dose_date: npt.NDArray[np.datetime64],
     product: npt.NDArray[np.int64],
     birth_date: npt.NDArray[np.datetime64],
+    *,
+    assumed: npt.NDArray[np.int64] | None = None,
 ) -> DoseLabels:
     """Number, label and validate each person's doses and compute the status.
 
@@ -228,9 +270,14 @@ def label_doses(
         dose_date: ``datetime64[D]``, no NaT.
         product: catalogue index per event, -1 unknown.
         birth_date: ``datetime64[D]`` per person (NaT unknown).
+        assumed: the product the schedule rules take for each event (``schedule_products``);
+            ``product`` when None. Unknown products are flagged either way.
     """
     n_persons = len(birth_date)
     n = len(person)
+    unknown = product < 0
+    if assumed is not None:
+        product = assumed
     starts = np.searchsorted(person, np.arange(n_persons))
     n_doses = np.bincount(person, minlength=n_persons)
     pos = np.arange(n) - starts[person]
@@ -244,7 +291,7 @@ def label_doses(
     need = np.maximum(min_gap_days(product), np.r_[0, min_gap_days(product)[:-1]][:n])
     flags[same_prev & (gap == 0)] |= Flag.SAME_DAY_EVENTS
     flags[same_prev & (gap > 0) & (gap < need)] |= Flag.INTERVAL_TOO_SHORT
-    flags[product < 0] |= Flag.UNKNOWN_VACCINE
+    flags[unknown] |= Flag.UNKNOWN_VACCINE
     flags[pos >= MAX_DOSES] |= Flag.TOO_MANY_DOSES
 
     born = birth_date[person]
@@ -294,7 +341,9 @@ def label_doses(
         m_flags[pre & (group == _G_BOOSTER_ONLY), k] |= Flag.BOOSTER_WITHOUT_PRIMARY
         m_booster[:, k] |= pre & (group == _G_BOOSTER_ONLY)
         cand = pre & (group >= 0) & (group < _G_BOOSTER_ONLY)
-        counted = cand & ((last_primary_day == never) | (day - last_primary_day >= gap_need))
+        counted = cand & (
+            (last_primary_day == never) | (day - last_primary_day >= gap_need - GRACE_DAYS)
+        )
         g = np.maximum(group, 0)
         bit = np.left_shift(1, g)
         m_flags[counted & ((groups_seen & ~bit) != 0), k] |= Flag.MIXED_PRIMARY_PLATFORMS
@@ -327,12 +376,12 @@ def label_doses(
         m_counts[:, k] |= valid_booster
         boosters += valid_booster
         last_booster_day = np.where(valid_booster, day, last_booster_day)
-        second_due[valid_booster] = _months_after(day[valid_booster], BOOSTER_MONTHS)
+        second_due[valid_booster] = _months_after(day[valid_booster], BOOSTER_MONTHS) - GRACE_DAYS
         # Completion takes effect for the following doses.
         primary_group = np.where(done, group, primary_group)
         complete_day = np.where(done, day, complete_day)
-        due[done] = _months_after(day[done], BOOSTER_MONTHS)
-        due_old[done] = _months_after(day[done], ELDERLY_BOOSTER_MONTHS)
+        due[done] = _months_after(day[done], BOOSTER_MONTHS) - GRACE_DAYS
+        due_old[done] = _months_after(day[done], ELDERLY_BOOSTER_MONTHS) - GRACE_DAYS
         completed |= done
 
     ev = (person, pos)

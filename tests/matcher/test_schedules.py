@@ -41,7 +41,7 @@ SENIOR = "1955-03-01"
 CHILD = "2010-01-01"
 
 
-def history(doses: Sequence[tuple[str, str | None]], birth: str = ADULT) -> tuple[pd.DataFrame, pd.Series]:  # fmt: skip
+def history(doses: Sequence[tuple[str, str | None]], birth: str = ADULT, texts: Sequence[str] | None = None) -> tuple[pd.DataFrame, pd.Series]:  # fmt: skip
     """Build one person's history from (date, product code) pairs, one province, distinct lots."""
     frame = pd.DataFrame(
         {
@@ -50,7 +50,7 @@ def history(doses: Sequence[tuple[str, str | None]], birth: str = ADULT) -> tupl
             PERSON_REF: "r",
             DOSE_DATE: pd.to_datetime([d for d, _ in doses]),
             PRODUCT_CODE: pd.array([p for _, p in doses], dtype="string"),
-            VACCINE: [p or "新冠疫苗" for _, p in doses],
+            VACCINE: list(texts) if texts else [p or "新冠疫苗" for _, p in doses],
             LOT_NUMBER: [f"L{i}" for i in range(len(doses))],
             SITE: "440101001",
             DOSE_SEQ: [str(i + 1) for i in range(len(doses))],
@@ -151,9 +151,23 @@ def event_flags(events: pd.DataFrame) -> list[list[str]]:
         ),
         # Booster-only product first: no primary series.
         ([("2022-10-01", "AD5_INH")], "primary_in_progress", None, ["booster!"]),
-        # Unknown product: counted as a dose, never towards the status.
+        # Unknown product after a known one: the series is completed with the same product.
         (
             [("2021-04-01", "BBIBP"), ("2021-05-01", None)],
+            "primary_complete",
+            "2021-05-01",
+            ["primary", "primary"],
+        ),
+        # Only unknown products, the text naming no platform: never towards the status.
+        (
+            [("2021-04-01", None), ("2021-05-01", None)],
+            "primary_in_progress",
+            None,
+            ["primary!", "primary!"],
+        ),
+        # Unknown product too soon after a known one: not counted.
+        (
+            [("2021-04-01", "KCONVAC"), ("2021-04-23", None)],
             "primary_in_progress",
             "2021-04-01",
             ["primary", "primary!"],
@@ -171,6 +185,13 @@ def test_primary_series(
         assert person["status_date"] == pd.Timestamp(status_date)
     assert kinds(events) == labels
     assert events["dose_number"].tolist() == list(range(1, len(doses) + 1))
+
+
+def test_a_text_naming_the_inactivated_platform_counts_as_inactivated() -> None:
+    frame_doses = [("2021-04-01", None), ("2021-05-01", None)]
+    events, person = history(frame_doses, texts=["新冠病毒灭活疫苗（Vero细胞）"] * 2)
+    assert person["status"] == "primary_complete"
+    assert all("unknown_vaccine" in f for f in event_flags(events))  # still flagged
 
 
 def test_mixed_platform_primary_is_flagged_not_completed() -> None:
@@ -194,7 +215,8 @@ INACT2 = [("2021-04-01", "BBIBP"), ("2021-05-01", "BBIBP")]
         # Homologous booster ≥ 6 months after the primary series.
         (("2021-11-01", "BBIBP"), ADULT, "booster", None),
         (("2021-11-01", "CORONAVAC"), ADULT, "booster", None),
-        (("2021-10-31", "BBIBP"), ADULT, "primary_complete", "booster_too_early"),
+        (("2021-10-28", "BBIBP"), ADULT, "booster", None),  # 4 days early: the grace period
+        (("2021-10-27", "BBIBP"), ADULT, "primary_complete", "booster_too_early"),
         # Heterologous booster (ZF2001 / Ad5) only from 2022-02-19.
         (("2022-02-19", "ZF2001"), ADULT, "booster", None),
         (("2022-02-19", "AD5"), ADULT, "booster", None),
@@ -222,7 +244,8 @@ def test_first_booster(booster: tuple[str, str], birth: str, status: str, flag: 
     [
         # 60+ at ≥3 months from 2022-11-29 (国卫明电〔2022〕484号).
         ("2022-08-29", "2022-11-29", SENIOR, "booster"),
-        ("2022-08-30", "2022-11-29", SENIOR, "primary_complete"),  # 1 day short of 3 months
+        ("2022-09-03", "2022-11-29", SENIOR, "booster"),  # 4 days short: the grace period
+        ("2022-09-04", "2022-11-29", SENIOR, "primary_complete"),  # 5 days short of 3 months
         ("2022-08-01", "2022-11-28", SENIOR, "primary_complete"),  # before the notice
         ("2022-08-29", "2022-11-29", ADULT, "primary_complete"),  # under 60: 6 months
         ("2022-05-29", "2022-11-29", ADULT, "booster"),
