@@ -7,6 +7,7 @@ scores a pair as a full relink would. A full relink is the same routine with eve
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable
@@ -43,6 +44,8 @@ DB_RECORD = "db_record"
 ID_SUB, ID_SWAP = "id_sub", "id_swap"
 _LOCK = threading.Lock()  # one linking job at a time in this process
 _ID18 = "0123456789X"
+
+logger = logging.getLogger("vaxlink.api.linkage")
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +258,9 @@ def link_scope(
             names = doses[c.NAME_SIMPLIFIED].dropna().astype(str).unique().tolist()
             counts, total = repo.name_counts(session=session, names=names)
         stored = repo.active_model(session=session)
-        model = None if (stored is None or retrain) else FSModel.from_json(stored)
+        model = None if retrain else FSModel.from_json_or_none(stored)
+        if model is None and stored is not None and not retrain:
+            logger.warning("the stored model is of another vaxlink version: training a new one")
         same, different = repo.manual_pairs(session=session, record_ids=scope)
         outcome = link_doses(
             doses, settings, model=model, same=same, different=different,

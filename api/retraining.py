@@ -153,7 +153,7 @@ def retrain(
         )
 
     stored = repo.active_model(session=session)
-    old_model = None if stored is None else FSModel.from_json(stored)
+    old_model = FSModel.from_json_or_none(stored)
     new_w, new_d = outcome(model)
     old = None
     changed = 0

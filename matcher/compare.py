@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from rapidfuzz import process
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import Indel, JaroWinkler
 
 from matcher import columns as c
 from matcher import persons as p
@@ -44,6 +44,7 @@ LEVELS: dict[str, tuple[str, ...]] = {
         "different",
         "jaro_winkler_low",
         "jaro_winkler_high",
+        "one_character",  # one character dropped or added, or a placeholder for a rare one
         "same_fuzzy_pinyin",
         "same_pinyin_or_tokens",
         "same_simplified",
@@ -290,7 +291,7 @@ def _compare(
         levels["id"][idx] = _one_edit(chars, left[idx], right[idx]).astype(np.int8)
     if "name" in levels and fuzzy_name:
         idx = np.concatenate(fuzzy_name)
-        levels["name"][idx] = _jaro_winkler_levels(
+        levels["name"][idx] = _fuzzy_name_levels(
             records, left[idx], right[idx], jw_thresholds, workers
         )
     return levels
@@ -358,7 +359,7 @@ def _name_levels(
     missing = (a[:, simplified] < 0) | (b[:, simplified] < 0)
     level = np.zeros(len(a), dtype=np.int8)
     todo = ~missing
-    for value, j in ((6, norm), (5, simplified), (4, pinyin), (4, tokens), (3, fuzzy)):
+    for value, j in ((7, norm), (6, simplified), (5, pinyin), (5, tokens), (4, fuzzy)):
         hit = todo & (a[:, j] == b[:, j]) & (a[:, j] >= 0)
         level[hit] = value
         todo &= ~hit
@@ -366,14 +367,15 @@ def _name_levels(
     return level, todo
 
 
-def _jaro_winkler_levels(
+def _fuzzy_name_levels(
     records: pd.DataFrame,
     left: IntArray,
     right: IntArray,
     jw_thresholds: tuple[float, ...],
     workers: int,
 ) -> Int8Array:
-    """Jaro–Winkler bands of the simplified names (both present) of the pairs."""
+    """Levels of simplified names (both present) that agree on no key: a one-character variant
+    (``ONE_CHARACTER``), else a Jaro–Winkler band, else 0."""
     if len(left) == 0:
         return np.zeros(0, dtype=np.int8)
     codes = records[KEY_PREFIX + c.NAME_SIMPLIFIED].to_numpy(dtype=np.int64)
@@ -382,18 +384,61 @@ def _jaro_winkler_levels(
     order = np.flatnonzero(codes >= 0)[::-1]
     first[codes[order]] = order
     names = records[c.NAME_SIMPLIFIED].take(first).to_numpy(dtype=object)  # by code
+    a, b = names[codes[left]], names[codes[right]]
     sim = process.cpdist(
-        names[codes[left]],
-        names[codes[right]],
-        scorer=JaroWinkler.normalized_similarity,
-        workers=workers,
-        dtype=np.float32,
+        a, b, scorer=JaroWinkler.normalized_similarity, workers=workers, dtype=np.float32
     )
     bands = sorted(jw_thresholds, reverse=True)
     level = np.zeros(len(left), dtype=np.int8)
     for rank, threshold in enumerate(bands):
         level[(level == 0) & (sim >= threshold)] = len(bands) - rank
+    level[_one_character_variants(names, codes[left], codes[right], workers)] = ONE_CHARACTER
     return level
+
+
+ONE_CHARACTER = LEVELS["name"].index("one_character")
+# What systems put where they could not type a rare character (DOMAIN §3): ?, □, ■, *, the
+# replacement character; private-use code points (U+E000–U+F8FF) are placeholders too.
+_PLACEHOLDERS = frozenset("?？□■*＊\ufffd")
+
+
+def _one_character_variants(
+    names: npt.NDArray[np.object_], left: IntArray, right: IntArray, workers: int
+) -> npt.NDArray[np.bool_]:
+    """Chinese names (same first character, the shorter of 2+) one character apart: one
+    dropped or added (Indel distance 1), or equal where either holds a placeholder.
+
+    ``names`` by code; ``left``/``right`` the codes of each pair's names.
+    """
+    used = np.unique(np.concatenate([left, right]))
+    chinese = np.zeros(len(names), dtype=bool)
+    marked = np.zeros(len(names), dtype=bool)
+    initial = np.full(len(names), -1, dtype=np.int64)
+    for code in used.tolist():  # once per distinct name
+        name = names[code]
+        chinese[code] = len(name) >= 2 and _is_chinese(name)
+        marked[code] = any(_placeholder(ch) for ch in name)
+        initial[code] = ord(name[0]) if name else -1
+    a, b = names[left], names[right]
+    ok = chinese[left] & chinese[right] & (initial[left] == initial[right])
+    out = np.zeros(len(left), dtype=bool)
+    idx = np.flatnonzero(ok)
+    out[idx] = process.cpdist(a[idx], b[idx], scorer=Indel.distance, workers=workers) == 1
+    for i in np.flatnonzero(ok & (marked[left] | marked[right]) & ~out):
+        x, y = a[i], b[i]
+        out[i] = len(x) == len(y) and all(
+            p == q or _placeholder(p) or _placeholder(q) for p, q in zip(x, y, strict=True)
+        )
+    return out
+
+
+def _placeholder(ch: str) -> bool:
+    return ch in _PLACEHOLDERS or "\ue000" <= ch <= "\uf8ff"
+
+
+def _is_chinese(name: str) -> bool:
+    """Names of ideographs (CJK, with placeholders and the middle dot), not Latin letters."""
+    return any("\u3400" <= ch <= "\u9fff" or "\U00020000" <= ch <= "\U0003134f" for ch in name)
 
 
 def _birth_levels(

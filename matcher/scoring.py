@@ -23,9 +23,9 @@ from matcher.em import fit_em
 from matcher.errors import ModelError
 
 FloatArray = npt.NDArray[np.float64]
-MODEL_VERSION = 1
+MODEL_VERSION = 2  # 2: name level one_character
 TF_FIELD = "name"
-TF_LEVELS = (5, 6)  # name levels whose u is replaced by the name's own frequency
+TF_LEVELS = (6, 7)  # name levels whose u is replaced by the name's own frequency
 MATCH_WEIGHT = "match_weight"
 MATCH_PROBABILITY = "match_probability"
 
@@ -97,6 +97,17 @@ class FSModel:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"not a vaxlink model file: {exc}") from exc
+
+    @classmethod
+    def from_json_or_none(cls, text: str | None) -> FSModel | None:
+        """``from_json``, or None when there is no text or it holds a model of another version
+        or layout (a store upgraded to a new vaxlink: the model is trained again)."""
+        if text is None:
+            return None
+        try:
+            return cls.from_json(text)
+        except ModelError:
+            return None
 
     def save(self, path: Path) -> None:
         """Write the model as JSON."""

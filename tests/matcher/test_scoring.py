@@ -8,7 +8,7 @@ import pytest
 
 from matcher.compare import FIELDS, LEVELS, level_column
 from matcher.errors import ModelError
-from matcher.scoring import FSModel, estimate_m
+from matcher.scoring import MODEL_VERSION, FSModel, estimate_m
 
 
 def _simulate(n: int, prior: float, m: dict[str, np.ndarray], u: dict[str, np.ndarray], seed: int):
@@ -60,6 +60,6 @@ def test_model_json_round_trip_and_version_check() -> None:
     again = FSModel.from_json(model.to_json())
     assert again.m == model.m and again.u == model.u and again.matches_per_record == 0.25
     with pytest.raises(ModelError):
-        FSModel.from_json(model.to_json().replace('"version": 1', '"version": 99'))
+        FSModel.from_json(model.to_json().replace(f'"version": {MODEL_VERSION}', '"version": 99'))
     with pytest.raises(ModelError):
         FSModel.from_json("{}")
