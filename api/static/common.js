@@ -20,6 +20,14 @@ const VX = (() => {
     return text;
   }
 
+  // Punctuation of the page language (full-width in Chinese).
+  const zh = i18n.lang === "zh";
+  const punct = { colon: zh ? "：" : ": ", list: zh ? "、" : ", ", sep: zh ? "；" : "; " };
+
+  function paren(text) {
+    return zh ? `（${text}）` : ` (${text})`;
+  }
+
   function has(key) {
     return Object.prototype.hasOwnProperty.call(i18n.messages, key);
   }
@@ -127,6 +135,6 @@ const VX = (() => {
     return ["INPUT", "TEXTAREA", "SELECT"].includes(tag) || event.target.isContentEditable;
   }
 
-  return { t, has, province, api, el, svg, chart, niceMax, toast, fmt, savedFilters, saveFilters,
+  return { t, has, paren, punct, province, api, el, svg, chart, niceMax, toast, fmt, savedFilters, saveFilters,
            query, typing, FILTER_KEYS, lang: i18n.lang };
 })();

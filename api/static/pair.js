@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { t, api, el, fmt, province } = VX;
+  const { t, api, el, fmt, province, paren, punct } = VX;
   const root = document.getElementById("pair");
   const state = { id: Number(root.dataset.reviewId), view: null, busy: false };
   const SEGMENTS = [["region", 0, 6], ["birth", 6, 14], ["sequence", 14, 17], ["check", 17, 18]];
@@ -83,9 +83,9 @@
     const cmp = view.id_comparison;
     const lines = [el("div", { class: `idrel idrel-${cmp.relation}`, id: "id-relation" }, t("idrel_" + cmp.relation))];
     if (cmp.positions.length) {
-      const segs = cmp.segments.map((s) => t("idseg_" + s)).join("、");
+      const segs = cmp.segments.map((s) => t("idseg_" + s)).join(punct.list);
       lines.push(el("div", { class: "note", id: "id-positions" },
-        t("id_positions", { positions: cmp.positions.join("、"), segments: segs || "—" })));
+        t("id_positions", { positions: cmp.positions.join(punct.list), segments: segs || "—" })));
       if (!cmp.revealed && view.view === "auditor") lines.push(el("div", { class: "note" }, t("id_many_hidden", { n: cmp.positions.length })));
     }
     return el("div", { class: "idcmp" }, lines);
@@ -101,7 +101,7 @@
     const [a, b] = view.records;
     const resident = (r) => r.id_number.text.length === 18;
     const rows = [
-      ["field_source", (r) => `${province(r.source)}（${r.source}）`],
+      ["field_source", (r) => `${province(r.source)}${paren(r.source)}`],
       ["field_person_ref", (r) => r.person_ref || "—"],
       ["field_person", (r) => r.person_id
         ? [el("a", { href: `/review/person/${r.person_id}`, class: "person-link" }, r.person_id),
@@ -124,11 +124,11 @@
     const checks = (r) => {
       const c = r.id_checks;
       const items = [
-        el("li", { class: "check na" }, t("id_status") + "：" + (c.status ? t("status_" + c.status) : t("missing"))),
+        el("li", { class: "check na" }, t("id_status") + punct.colon + (c.status ? t("status_" + c.status) : t("missing"))),
         check(c.checksum_valid, t("check_checksum")),
         check(c.upgraded_15_to_18 ? true : null, c.upgraded_15_to_18 ? t("check_upgraded") : t("check_not_upgraded")),
         check(c.implied_birth_matches, t("check_birth")),
-        check(c.implied_sex_matches, t("check_sex") + (c.implied_sex ? `（${t("sex_" + c.implied_sex)}）` : "")),
+        check(c.implied_sex_matches, t("check_sex") + (c.implied_sex ? paren(t("sex_" + c.implied_sex)) : "")),
       ];
       if (c.guardian_id) items.push(el("li", { class: "check bad guardian" }, el("span", { class: "mark" }, "!"), " ",
         t("check_guardian", { date: c.implied_birth, years: c.years_apart })));
@@ -176,7 +176,7 @@
     const rows = steps.map((s) => {
       const name = s.key === "prior" ? t("wf_prior") : s.key === "rules" ? t("wf_rules") : t("field_" + s.key);
       let detail = s.key === "prior" ? "" : t(s.level);
-      if (s.key === "rules" && view.reasons.length) detail = view.reasons.map((k) => t(k)).join("；");
+      if (s.key === "rules" && view.reasons.length) detail = view.reasons.map((k) => t(k)).join(punct.sep);
       if (s.implied) detail += " · " + t(s.implied);
       return row(s.weight >= 0 ? "pos" : "neg", s.key, name, s.running - s.weight, s.running, signed(s.weight), detail, s.implied);
     });
@@ -254,7 +254,7 @@
     const merged = review.merged_history;
     const flags = merged ? [...new Set([...(merged.flags || []), ...merged.doses.flatMap((d) => d.flags || [])])] : [];
     document.getElementById("merged-status").replaceChildren(
-      el("span", {}, t("merged_status") + "："),
+      el("span", {}, t("merged_status") + punct.colon),
       el("strong", {}, merged ? t("state_" + merged.status.state) : "—"),
       el("span", {}, " · " + t("merged_doses", { n: merged ? merged.doses.length : 0 })),
     );

@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { t, api, el, fmt, province } = VX;
+  const { t, api, el, fmt, province, paren, punct } = VX;
   const form = document.getElementById("filters");
   const body = document.getElementById("queue-body");
   const state = { offset: 0, limit: 50, rows: [], cursor: 0, selected: new Set() };
@@ -67,10 +67,10 @@
         el("td", { class: "num id" }, "#" + row.review_id),
         el("td", { class: "num" }, el("span", { class: "score" }, fmt(row.match_weight, 2)), bar),
         el("td", {}, el("span", { class: `band band-${row.band}` }, t("band_" + row.band))),
-        el("td", { class: "reason" }, row.reasons.map((k, j) => [j ? "；" : "",
+        el("td", { class: "reason" }, row.reasons.map((k, j) => [j ? punct.sep : "",
           el("span", { class: k.startsWith("reason_band_") ? "rule none" : "rule", "data-key": k }, t(k))])),
         el("td", { class: "provinces" }, row.provinces.map(province).join(" ↔ ")),
-        el("td", { class: "num meta" }, row.birth_year ? `${age(row.birth_year)}（${row.birth_year}）` : "—"),
+        el("td", { class: "num meta" }, row.birth_year ? `${age(row.birth_year)}${paren(row.birth_year)}` : "—"),
         el("td", { class: "meta" }, new Date(row.created_at).toLocaleDateString(VX.lang === "zh" ? "zh-CN" : "en-US")),
       );
     }));
