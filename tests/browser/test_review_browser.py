@@ -276,6 +276,7 @@ def test_split_only_for_a_person_with_several_records(context, live, case_items)
     page.wait_for_selector("#split-single")
     assert page.locator("#split-form").is_hidden()
     assert page.locator("input[name=record]").count() == 0
+    assert untranslated(page) == []
 
 
 def test_layout_at_390_px(phone, live, case_items):
