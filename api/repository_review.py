@@ -98,6 +98,66 @@ def queue_page(
     return data, int(count)
 
 
+def next_in_queue(
+    *, session: Session, after: int, province: str | None = None, band: str | None = None,
+    score_min: float | None = None, score_max: float | None = None,
+    birth_year_min: int | None = None, birth_year_max: int | None = None,
+    sort: QueueSort = "score_desc",
+) -> int | None:  # fmt: skip
+    """The open item that follows ``after`` in the filtered queue's order, wrapping round to the
+    first; None when no other item is open. ``after`` itself need not be open any more."""
+    item = m.ReviewItem
+    current = session.get(item, after)
+
+    def filtered(stmt: Select[Any]) -> Select[Any]:
+        return _queue_filter(
+            stmt, province=province, band=band, score_min=score_min, score_max=score_max,
+            birth_year_min=birth_year_min, birth_year_max=birth_year_max,
+        ).where(item.id != after)  # fmt: skip
+
+    first = filtered(select(item.id)).order_by(*_SORTS[sort]).limit(1)
+    if current is None:
+        return session.scalar(first)
+    later = _after(sort, current.match_weight, current.birth_year or 0, current.id)
+    found = session.scalar(filtered(select(item.id)).where(later).order_by(*_SORTS[sort]).limit(1))
+    return found if found is not None else session.scalar(first)
+
+
+def _after(sort: str, weight: float, year: int, rid: int) -> Any:
+    """Rows after (weight, birth year, id) in the order ``_SORTS[sort]``."""
+    item = m.ReviewItem
+    tie = item.id > rid
+    if sort == "score_desc":
+        return or_(item.match_weight < weight, and_(item.match_weight == weight, tie))
+    if sort == "score_asc":
+        return or_(item.match_weight > weight, and_(item.match_weight == weight, tie))
+    if sort == "age_desc":
+        return or_(item.birth_year > year, and_(item.birth_year == year, tie))
+    if sort == "age_asc":
+        return or_(item.birth_year < year, and_(item.birth_year == year, tie))
+    return item.id < rid if sort == "newest" else tie
+
+
+def queue_details(
+    *, session: Session, review_ids: Sequence[int]
+) -> dict[int, tuple[dict[str, Any], bool, bool]]:
+    """Per item: its evidence and whether each of its two records has an ID number."""
+    if not review_ids:
+        return {}
+    item = m.ReviewItem
+    left, right = aliased(m.PersonRecord), aliased(m.PersonRecord)
+    stmt = (
+        select(item.id, item.evidence, left.id_key.is_not(None), right.id_key.is_not(None))
+        .join(left, left.id == item.record_l)
+        .join(right, right.id == item.record_r)
+        .where(item.id.in_(list(review_ids)))
+    )
+    return {
+        int(rid): (json.loads(evidence), bool(has_l), bool(has_r))
+        for rid, evidence, has_l, has_r in session.execute(stmt)
+    }
+
+
 def progress(*, session: Session, actor_key_id: int, since: datetime) -> dict[str, int]:
     """Open items, and review decisions in force taken by this key (since ``since`` and ever)."""
     mine = and_(

@@ -64,15 +64,47 @@ def decide(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such review item")
     if item.status != "open":
         raise HTTPException(status.HTTP_409_CONFLICT, "already decided; undo the decision first")
+    decision = _record_decision(session, principal, item, body)
+    (done,) = _relink_and_audit(
+        session, settings, principal, [(decision, {item.record_l, item.record_r})],
+        "review.decide",
+    )  # fmt: skip
+    return done
+
+
+def decide_many(
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    review_ids: list[int],
+    body: ReviewDecisionCreate,
+) -> tuple[list[DecisionPublic], list[int]]:
+    """One verdict and reason for several items, relinked together; items that are unknown or
+    no longer open are skipped and listed."""
+    applied: list[tuple[DecisionPublic, set[int]]] = []
+    skipped: list[int] = []
+    for review_id in dict.fromkeys(review_ids):
+        item = repo.get_review(session=session, review_id=review_id)
+        if item is None or item.status != "open":
+            skipped.append(review_id)
+            continue
+        decision = _record_decision(session, principal, item, body)
+        applied.append((decision, {item.record_l, item.record_r}))
+    if not applied:
+        return [], skipped
+    return _relink_and_audit(session, settings, principal, applied, "review.decide"), skipped
+
+
+def _record_decision(
+    session: Session, principal: Principal, item: repo.ReviewData, body: ReviewDecisionCreate
+) -> DecisionPublic:
     decision = repo.create_decision(
         session=session, kind="review", verdict=body.decision, reason=body.reason,
-        actor_key_id=principal.key_id, review_id=review_id,
+        actor_key_id=principal.key_id, review_id=item.review_id,
         pairs=[(item.record_l, item.record_r)],
     )  # fmt: skip
-    repo.set_review_status(session=session, review_id=review_id, status="decided")
-    return _relink_and_audit(
-        session, settings, principal, decision, {item.record_l, item.record_r}, "review.decide"
-    )
+    repo.set_review_status(session=session, review_id=item.review_id, status="decided")
+    return decision
 
 
 def undo(
@@ -90,27 +122,33 @@ def undo(
     records = repo.decision_records(session=session, decision_id=decision_id)
     undone = repo.get_decision(session=session, decision_id=decision_id)
     assert undone is not None
-    return _relink_and_audit(
-        session, settings, principal, undone, records, "decision.undo", reason=reason
+    (done,) = _relink_and_audit(
+        session, settings, principal, [(undone, records)], "decision.undo", reason=reason
     )
+    return done
 
 
 def _relink_and_audit(
     session: Session,
     settings: Settings,
     principal: Principal,
-    decision: DecisionPublic,
-    records: set[int],
+    decided: list[tuple[DecisionPublic, set[int]]],
     action: str,
     reason: str | None = None,
-) -> DecisionPublic:
+) -> list[DecisionPublic]:
+    """One relink over every decision's records, then an audit entry per decision and person."""
+    records = set().union(*(r for _, r in decided))
     before = repo.person_ids_of(session=session, record_ids=records)
     stats = link_scope(session, records, settings.matching, today=_today())
-    after = sorted({stats.assignments[r] for r in records if r in stats.assignments})
-    for pid in sorted({p for p in before.values() if p} | set(after)):
-        repo.add_audit(
-            session=session, actor=principal, action=action, person_id=pid,
-            target=f"decision:{decision.decision_id}", reason=reason or decision.reason,
-            detail={"verdict": decision.verdict, "review_id": decision.review_id},
-        )  # fmt: skip
-    return decision.model_copy(update={"person_ids": after})
+    out = []
+    for decision, mine in decided:
+        after = sorted({stats.assignments[r] for r in mine if r in stats.assignments})
+        was = {pid for r in mine if (pid := before.get(r))}
+        for pid in sorted(was | set(after)):
+            repo.add_audit(
+                session=session, actor=principal, action=action, person_id=pid,
+                target=f"decision:{decision.decision_id}", reason=reason or decision.reason,
+                detail={"verdict": decision.verdict, "review_id": decision.review_id},
+            )  # fmt: skip
+        out.append(decision.model_copy(update={"person_ids": after}))
+    return out

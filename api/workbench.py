@@ -1,41 +1,44 @@
 """The auditor workbench's views: the queue page, the evidence of one pair, the overview.
 
-Identifiers leave masked; differences are computed on the stored values and sent only as
-per-character flags, so an auditor sees *where* two names or IDs differ, not the hidden digits.
+What each role may see of the identifiers is decided in ``api.pair_evidence``; why a pair is in
+review is worded by ``api.review_labels``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from difflib import SequenceMatcher
 from typing import Any
 
 import pandas as pd
+from fastapi import HTTPException, status
 from sqlalchemy.orm import Session
 
+from api import pair_evidence as ev
 from api import repository as repo
 from api import repository_review as rrepo
 from api import reviews
-from api.auth import Principal
+from api.auth import Principal, Role
 from api.config import Settings
-from api.linkage import DB_RECORD, normalise_stored
+from api.review_labels import reasons
 from api.schemas import ReviewPublic
 from api.schemas_review import (
-    IdChecks,
-    MaskedChars,
     OverviewPublic,
-    PairRecord,
     PairView,
+    QueueItem,
     QueueProgress,
     QueuePublic,
+    RevealCreate,
+    RevealPublic,
     WaterfallStep,
 )
-from matcher import columns as c
 from matcher.compare import FIELDS, LEVELS
-from matcher.masking import mask_id, mask_name, mask_phone
+from matcher.masking import scrub_text
 from matcher.regions import PROVINCES
-from matcher.resident_id import is_valid_resident_id
 from matcher.settings import MatchSettings
+
+# Fields whose compared value may come from the ID number, and how to tell per record.
+_DERIVED = {"birth_date": ev.birth_source, "sex": ev.sex_source, "region": ev.region_source}
+_ID_AGREES = 2  # ID levels from here up: equal after upgrade, exact
 
 
 def birth_years(age_min: int | None, age_max: int | None) -> tuple[int | None, int | None]:
@@ -50,8 +53,18 @@ def birth_years(age_min: int | None, age_max: int | None) -> tuple[int | None, i
 def queue(
     session: Session, principal: Principal, *, filters: dict[str, Any], offset: int, limit: int
 ) -> QueuePublic:
-    """A page of the open queue, its count and the auditor's progress (the read is audited)."""
+    """A page of the open queue with each item's reason, its count and the auditor's progress
+    (the read is audited)."""
     data, count = rrepo.queue_page(session=session, offset=offset, limit=limit, **filters)
+    details = rrepo.queue_details(session=session, review_ids=[d.review_id for d in data])
+    items = []
+    for d in data:
+        evidence, has_l, has_r = details.get(d.review_id, ({}, False, False))
+        why = reasons(
+            evidence.get("rules_fired", []), d.band, has_ids=(has_l, has_r),
+            id_level=int(evidence.get("levels", {}).get("id", -1)),
+        )  # fmt: skip
+        items.append(QueueItem(**d.model_dump(), reasons=why))
     since = dt.datetime.combine(dt.date.today(), dt.time.min, tzinfo=dt.UTC)
     progress = rrepo.progress(session=session, actor_key_id=principal.key_id, since=since)
     repo.add_audit(
@@ -59,126 +72,60 @@ def queue(
         detail={"offset": offset, "limit": limit, "returned": len(data)},
     )  # fmt: skip
     return QueuePublic(
-        data=data, count=count, offset=offset, limit=limit, progress=QueueProgress(**progress)
+        data=items, count=count, offset=offset, limit=limit, progress=QueueProgress(**progress)
     )
 
 
-def next_open(session: Session, filters: dict[str, Any], exclude: int | None) -> int | None:
-    """The first open item in queue order other than ``exclude``."""
-    data, _ = rrepo.queue_page(session=session, offset=0, limit=2, **filters)
-    return next((d.review_id for d in data if d.review_id != exclude), None)
+def next_after(session: Session, filters: dict[str, Any], current: int) -> int | None:
+    """The open item after ``current`` in the filtered queue's order (wrapping round)."""
+    return rrepo.next_in_queue(session=session, after=current, **filters)
 
 
 # --- pair evidence -------------------------------------------------------------------------
-def _diff_flags(a: str, b: str) -> tuple[list[bool], list[bool]]:
-    left, right = [True] * len(a), [True] * len(b)
-    if not a or not b:
-        return [False] * len(a), [False] * len(b)
-    for tag, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if tag == "equal":
-            left[i1:i2] = [False] * (i2 - i1)
-            right[j1:j2] = [False] * (j2 - j1)
-    return left, right
+def _level_key(field: str, level: int) -> str:
+    return f"level_{field}_{LEVELS[field][level]}" if level >= 0 else "level_missing"
 
 
-def _mask_birth(value: str) -> str:
-    return value[:8] + "**" if len(value) == 10 else "*" * len(value)
+def _implied(sources: list[str], id_level: int) -> str | None:
+    """Message key saying which compared values came from the ID number."""
+    from_id = [s == "id" for s in sources]
+    if all(from_id) and from_id:
+        return "wf_implied_repeat" if id_level >= _ID_AGREES else "wf_implied_both"
+    if any(from_id):
+        return "wf_implied_left" if from_id[0] else "wf_implied_right"
+    return None
 
 
-def _masked_pair(a: str, b: str, mask: Any) -> tuple[MaskedChars, MaskedChars]:
-    flags_a, flags_b = _diff_flags(a, b)
-    out = []
-    for raw, flags in ((a, flags_a), (b, flags_b)):
-        text = mask(raw) if raw else ""
-        out.append(
-            MaskedChars(text=text, diff=flags if len(text) == len(flags) else [False] * len(text))
-        )
-    return out[0], out[1]
+def waterfall(
+    review: ReviewPublic, facts: tuple[ev.Facts, ev.Facts] | None = None
+) -> list[WaterfallStep]:
+    """Prior, then each field's weight, then rules, accumulating to the item's match weight.
 
-
-def _first(frame: pd.DataFrame, column: str) -> Any:
-    values = frame[column].dropna() if column in frame else pd.Series(dtype=object)
-    values = values[values.astype(str) != ""]
-    return None if values.empty else values.iloc[0]
-
-
-def _date_text(value: Any) -> str:
-    return "" if value is None or pd.isna(value) else pd.Timestamp(value).date().isoformat()
-
-
-def _facts(frame: pd.DataFrame) -> dict[str, Any]:
-    upgraded = _first(frame, c.ID_UPGRADED)
-    return {
-        "name": str(_first(frame, c.NAME_NORM) or ""),
-        "id": str(_first(frame, c.ID_KEY) or ""),
-        "status": _first(frame, c.ID_STATUS),
-        "upgraded": bool(upgraded) if upgraded is not None else False,
-        "id_birth": _date_text(_first(frame, c.ID_BIRTH_DATE)),
-        "id_sex": _first(frame, c.ID_SEX),
-        "birth": _date_text(_first(frame, c.BIRTH_DATE)),
-        "sex": _first(frame, c.SEX),
-        "phone": str(_first(frame, c.PHONE) or ""),
-    }
-
-
-def _id_checks(f: dict[str, Any]) -> IdChecks:
-    key: str = f["id"]
-    resident = len(key) == 18 and key[:17].isdigit()
-    id_sex = f["id_sex"] if f["id_sex"] in (c.MALE, c.FEMALE) else None
-    return IdChecks(
-        status=None if f["status"] is None else str(f["status"]),
-        checksum_valid=is_valid_resident_id(key) if resident else None,
-        upgraded_15_to_18=f["upgraded"],
-        implied_birth_matches=(f["id_birth"] == f["birth"]) if f["id_birth"] and f["birth"] else None,
-        implied_sex=id_sex,
-        implied_sex_matches=(id_sex == f["sex"]) if id_sex and f["sex"] in (c.MALE, c.FEMALE) else None,
-    )  # fmt: skip
-
-
-def _pair_records(session: Session, review: ReviewPublic) -> list[PairRecord]:
-    ids = [review.left.record_id, review.right.record_id]
-    raw = repo.load_doses(session=session, record_ids=ids)
-    doses = normalise_stored(raw, today=pd.Timestamp.today().normalize())
-    a, b = (_facts(doses[doses[DB_RECORD].astype("int64") == rid]) for rid in ids)
-    names = _masked_pair(a["name"], b["name"], mask_name)
-    numbers = _masked_pair(a["id"], b["id"], mask_id)
-    births = _masked_pair(a["birth"], b["birth"], _mask_birth)
-    phones = _masked_pair(a["phone"], b["phone"], mask_phone)
-    out = []
-    for i, (linked, facts) in enumerate(((review.left, a), (review.right, b))):
-        out.append(
-            PairRecord(
-                record_id=linked.record_id, source=linked.source, person_ref=linked.person_ref,
-                person_id=review.person_ids[i], name=names[i], id_number=numbers[i],
-                birth_date=births[i], phone=phones[i],
-                sex=None if facts["sex"] is None else str(facts["sex"]),
-                n_doses=linked.n_doses, id_checks=_id_checks(facts),
-            )
-        )  # fmt: skip
-    return out
-
-
-def waterfall(review: ReviewPublic) -> list[WaterfallStep]:
-    """Prior, then each field's weight, then rules, accumulating to the item's match weight."""
+    With the records' ``facts``, fields compared on a value the ID number implies say so.
+    """
     weights = {k: float(v) for k, v in review.weights.items()}
     prior = review.match_weight - sum(weights.values())
     steps = [
         WaterfallStep(key="prior", level=None, weight=round(prior, 3), running=round(prior, 3))
     ]
     running = prior
+    id_level = int(review.levels.get("id", -1))
     for field in FIELDS:
         level = int(review.levels.get(field, -1))
         running += weights.get(field, 0.0)
+        source = _DERIVED.get(field)
+        sources = [source(f) for f in facts] if source is not None and facts else []
         steps.append(
             WaterfallStep(
-                key=field, level=LEVELS[field][level] if level >= 0 else "missing",
+                key=field, level=_level_key(field, level),
                 weight=round(weights.get(field, 0.0), 3), running=round(running, 3),
+                sources=sources, implied=_implied(sources, id_level) if level >= 0 else None,
             )
         )  # fmt: skip
     running += weights.get("rules", 0.0)
     steps.append(
         WaterfallStep(
-            key="rules", level=",".join(review.rules_fired) or None,
+            key="rules", level="rules_adjust" if review.rules_fired else "no_rules",
             weight=round(weights.get("rules", 0.0), 3), running=round(running, 3),
         )
     )  # fmt: skip
@@ -189,7 +136,7 @@ def _coarse(doc: dict[str, Any] | None) -> dict[str, Any] | None:
     """Birth day hidden: with the masked ID's visible digits it would complete the number."""
     if doc is None or not doc.get("birth_date"):
         return doc
-    return {**doc, "birth_date": _mask_birth(str(doc["birth_date"]))}
+    return {**doc, "birth_date": ev.mask_birth(str(doc["birth_date"]))}
 
 
 def thresholds(settings: MatchSettings) -> dict[str, float]:
@@ -201,7 +148,8 @@ def pair_view(
     session: Session, settings: Settings, principal: Principal, review_id: int,
     filters: dict[str, Any],
 ) -> PairView:  # fmt: skip
-    """Both records with differences and ID checks, the waterfall, histories (audited read)."""
+    """Both records as the role may see them, how their IDs and names differ, the waterfall
+    and the histories (audited read)."""
     review = reviews.review_detail(session, principal, review_id)
     review = review.model_copy(
         update={
@@ -209,13 +157,50 @@ def pair_view(
             "merged_history": _coarse(review.merged_history),
         }
     )
+    view = ev.view_of(principal.role)
+    ids = [review.left.record_id, review.right.record_id]
+    facts = ev.load_facts(session, ids, pd.Timestamp.today().normalize())
+    a, b = facts[ids[0]], facts[ids[1]]
+    records, name_kinds = ev.pair_records(review, facts, view)
+    comparison = ev.compare_ids(a, b, view)
+    steps = waterfall(review, (a, b))
+    why = reasons(
+        review.rules_fired, review.band, has_ids=(bool(a.id_key), bool(b.id_key)),
+        id_level=int(review.levels.get("id", -1)), guardian=a.borrowed or b.borrowed,
+        other_documents=comparison.relation == "other_documents",
+    )  # fmt: skip
+    repeated = sum(s.weight for s in steps if s.implied == "wf_implied_repeat" and s.weight > 0)
     return PairView(
-        review=review,
-        records=_pair_records(session, review),
-        waterfall=waterfall(review),
-        thresholds=thresholds(settings.matching),
-        next_review_id=next_open(session, filters, review_id),
-    )
+        review=review, view=view, records=records, name_kinds=name_kinds,
+        id_comparison=comparison, reasons=why, waterfall=steps,
+        repeated_weight=round(repeated, 3), thresholds=thresholds(settings.matching),
+        next_review_id=next_after(session, filters, review_id),
+    )  # fmt: skip
+
+
+def reveal(
+    session: Session, principal: Principal, review_id: int, body: RevealCreate
+) -> RevealPublic:
+    """One record's full ID number, for an auditor, with who / which record / why audited."""
+    if principal.role != Role.AUDITOR:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "auditors only")
+    item = repo.get_review(session=session, review_id=review_id)
+    if item is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such review item")
+    if body.record_id not in (item.record_l, item.record_r):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "that record is not in this pair")
+    facts = ev.load_facts(session, [body.record_id], pd.Timestamp.today().normalize())
+    record = facts.get(body.record_id)
+    if record is None or not record.id_key:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "that record has no ID number")
+    person = repo.person_ids_of(session=session, record_ids=[body.record_id]).get(body.record_id)
+    repo.add_audit(
+        session=session, actor=principal, action="review.reveal_id", person_id=person,
+        target=f"record:{body.record_id}", reason=scrub_text(body.reason.strip()),
+        detail={"review_id": review_id},
+    )  # fmt: skip
+    number, written = ev.reveal_number(record)
+    return RevealPublic(record_id=body.record_id, id_number=number, as_written=written)
 
 
 def overview(session: Session, settings: Settings, principal: Principal) -> OverviewPublic:

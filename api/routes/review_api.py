@@ -12,12 +12,16 @@ from api.deps import SessionDep, SettingsDep
 from api.review_auth import ApiAuditor
 from api.schemas import ReviewDecisionCreate, SplitCreate, SplitPublic
 from api.schemas_review import (
+    BatchDecisionCreate,
+    BatchDecisionResult,
     DecisionCreateUI,
     DecisionResult,
     OverviewPublic,
     PairView,
     PersonWorkbench,
     QueuePublic,
+    RevealCreate,
+    RevealPublic,
     UndoCreateUI,
 )
 
@@ -85,13 +89,35 @@ def decide(
     settings: SettingsDep,
     filters: Filters,
 ) -> DecisionResult:
-    """same / different / unsure, applied at once; answers with the next open item."""
+    """same / different / unsure, applied at once; answers with the item after it in the queue."""
     reason = body.reason.strip() or f"workbench: {body.decision}"
     create = ReviewDecisionCreate.model_validate({"decision": body.decision, "reason": reason})
     decision = reviews.decide(session, settings, principal, review_id, create)
     return DecisionResult(
-        decision=decision, next_review_id=workbench.next_open(session, filters, review_id)
+        decision=decision, next_review_id=workbench.next_after(session, filters, review_id)
     )
+
+
+@router.post("/decisions/batch", response_model=BatchDecisionResult)
+def decide_batch(
+    body: BatchDecisionCreate, principal: ApiAuditor, session: SessionDep, settings: SettingsDep
+) -> BatchDecisionResult:
+    """One verdict and one reason for the selected items (those no longer open are skipped)."""
+    if not body.reason.strip():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give a reason for the batch")
+    create = ReviewDecisionCreate.model_validate(
+        {"decision": body.decision, "reason": body.reason.strip()}
+    )
+    decisions, skipped = reviews.decide_many(session, settings, principal, body.review_ids, create)
+    return BatchDecisionResult(decisions=decisions, skipped=skipped)
+
+
+@router.post("/items/{review_id}/reveal", response_model=RevealPublic, dependencies=_NO_STORE)
+def reveal(
+    review_id: int, body: RevealCreate, principal: ApiAuditor, session: SessionDep
+) -> RevealPublic:
+    """One record's full ID number; who, which record, when and why go to the audit log."""
+    return workbench.reveal(session, principal, review_id, body)
 
 
 @router.post("/undo", response_model=DecisionResult)

@@ -5,10 +5,31 @@ const VX = (() => {
   const i18n = JSON.parse(document.getElementById("vx-i18n").textContent);
   const SVGNS = "http://www.w3.org/2000/svg";
 
+  // Keys asked for but absent from the message table: the page shows the key itself, and the
+  // browser tests fail on any (document.documentElement.dataset.missingKeys).
+  const missing = new Set();
+
   function t(key, vars) {
-    let text = i18n.messages[key] ?? key;
+    let text = i18n.messages[key];
+    if (text === undefined) {
+      missing.add(String(key));
+      document.documentElement.dataset.missingKeys = [...missing].join(" ");
+      text = String(key);
+    }
     for (const [k, v] of Object.entries(vars || {})) text = text.replace(`{${k}}`, String(v));
     return text;
+  }
+
+  // Punctuation of the page language (full-width in Chinese).
+  const zh = i18n.lang === "zh";
+  const punct = { colon: zh ? "：" : ": ", list: zh ? "、" : ", ", sep: zh ? "；" : "; " };
+
+  function paren(text) {
+    return zh ? `（${text}）` : ` (${text})`;
+  }
+
+  function has(key) {
+    return Object.prototype.hasOwnProperty.call(i18n.messages, key);
   }
 
   function province(code) {
@@ -44,7 +65,7 @@ const VX = (() => {
       else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
       else node.setAttribute(k, v === true ? "" : v);
     }
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child === null || child === undefined) continue;
       node.append(child instanceof Node ? child : document.createTextNode(String(child)));
     }
@@ -114,6 +135,6 @@ const VX = (() => {
     return ["INPUT", "TEXTAREA", "SELECT"].includes(tag) || event.target.isContentEditable;
   }
 
-  return { t, province, api, el, svg, chart, niceMax, toast, fmt, savedFilters, saveFilters,
+  return { t, has, paren, punct, province, api, el, svg, chart, niceMax, toast, fmt, savedFilters, saveFilters,
            query, typing, FILTER_KEYS, lang: i18n.lang };
 })();

@@ -13,11 +13,23 @@
     svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "empty", text: t("no_data") }, root);
   }
 
-  function legend(root, items, x, y) {
+  // Charts are drawn at their container's width (text stays 11 px on a phone), at least MIN_W.
+  const MIN_W = 300;
+
+  function widthOf(id, preferred) {
+    const box = document.getElementById(id);
+    return Math.max(MIN_W, Math.min(preferred, Math.floor(box.clientWidth || preferred)));
+  }
+
+  // Legend items wrap onto more lines when the chart is narrow; returns the height used.
+  function legend(root, items, x, y, W) {
+    const step = 96, perLine = Math.max(1, Math.floor((W - x) / step));
     items.forEach(([label, cls], i) => {
-      svg("rect", { x: x + i * 90, y, width: 12, height: 12, class: cls }, root);
-      svg("text", { x: x + i * 90 + 16, y: y + 11, class: "legend", text: label }, root);
+      const lx = x + (i % perLine) * step, ly = y + Math.floor(i / perLine) * 16;
+      svg("rect", { x: lx, y: ly, width: 12, height: 12, class: cls }, root);
+      svg("text", { x: lx + 16, y: ly + 11, class: "legend", text: label }, root);
     });
+    return Math.ceil(items.length / perLine) * 16;
   }
 
   function yAxis(root, max, x0, x1, y, H0) {
@@ -30,7 +42,8 @@
   }
 
   function provinces(data) {
-    const W = 560, H = 280, L = 50, R = 10, T = 30, B = 40;
+    const W = widthOf("chart-provinces", 560), H = 280, L = 50, R = 10, B = 40;
+    const T = 14 + Math.ceil(2 / Math.max(1, Math.floor((W - L) / 96))) * 16;
     const root = VX.chart(document.getElementById("chart-provinces"), W, H, t("chart_provinces"));
     const rows = data.provinces;
     if (!rows.length) return empty(root, W, H);
@@ -46,11 +59,11 @@
       }
       svg("text", { x: cx, y: H - B + 16, "text-anchor": "middle", class: "tick", text: pname(data, r.province) }, root);
     });
-    legend(root, [[t("legend_records"), "bar records"], [t("legend_persons"), "bar persons"]], L, 6);
+    legend(root, [[t("legend_records"), "bar records"], [t("legend_persons"), "bar persons"]], L, 6, W);
   }
 
   function flows(data) {
-    const W = 560, H = 280, L = 40, R = 40, base = H - 50;
+    const W = widthOf("chart-flows", 560), H = 280, L = 40, R = 40, base = H - 50;
     const root = VX.chart(document.getElementById("chart-flows"), W, H, t("chart_flows"));
     const codes = [...new Set(data.provinces.map((p) => p.province).concat(data.flows.flatMap((f) => [f.from, f.to])))].sort();
     if (!data.flows.length) return empty(root, W, H);
@@ -72,7 +85,8 @@
   }
 
   function weights(data) {
-    const W = 560, H = 280, L = 50, R = 10, T = 40, B = 40;
+    const W = widthOf("chart-weights", 560), H = 300, L = 50, R = 10, B = 40;
+    const T = 40 + Math.ceil(OUTCOMES.length / Math.max(1, Math.floor((W - L) / 96))) * 16;
     const root = VX.chart(document.getElementById("chart-weights"), W, H, t("chart_weights"));
     const th = data.thresholds;
     const bins = [...new Set(data.weights.map((w) => w.bin))];
@@ -99,20 +113,25 @@
         acc += n;
       }
     }
-    for (const [value, cls, label] of [[th.review, "threshold review", t("threshold_review")], [th.match, "threshold match", t("threshold_match")]]) {
-      svg("line", { x1: x(value), x2: x(value), y1: T - 6, y2: H - B, class: cls }, root);
-      svg("text", { x: x(value) + 3, y: T - 8, class: "axis-label " + cls, text: `${label} ${fmt(value, 1)}` }, root);
-    }
+    // Threshold names on two rows, anchored inwards, so they neither collide nor leave the chart.
+    [[th.review, "threshold review", t("threshold_review")], [th.match, "threshold match", t("threshold_match")]]
+      .forEach(([value, cls, label], i) => {
+        svg("line", { x1: x(value), x2: x(value), y1: T - 6, y2: H - B, class: cls }, root);
+        const right = x(value) > W / 2;
+        svg("text", { x: x(value) + (right ? -4 : 4), y: T - 20 + i * 12, "text-anchor": right ? "end" : "start",
+          class: "axis-label " + cls, text: `${label} ${fmt(value, 1)}` }, root);
+      });
     const step = Math.max(1, Math.ceil((hi - lo) / 12));
     for (let v = Math.ceil(lo); v <= hi; v += step) {
       svg("text", { x: x(v), y: H - B + 16, "text-anchor": "middle", class: "tick", text: String(v) }, root);
     }
     svg("text", { x: (W + L) / 2, y: H - 6, "text-anchor": "middle", class: "axis-label", text: t("axis_weight") }, root);
-    legend(root, OUTCOMES.map((o) => [t("outcome_" + o), "hist " + o]), L, 4);
+    legend(root, OUTCOMES.map((o) => [t("outcome_" + o), "hist " + o]), L, 4, W);
   }
 
   function backlog(data) {
-    const W = 560, H = 280, L = 50, R = 10, T = 30, B = 40;
+    const W = widthOf("chart-backlog", 560), H = 280, L = 50, R = 10, B = 40;
+    const T = 14 + Math.ceil(3 / Math.max(1, Math.floor((W - L) / 96))) * 16;
     const root = VX.chart(document.getElementById("chart-backlog"), W, H, t("chart_backlog"));
     const rows = data.backlog;
     if (!rows.length) return empty(root, W, H);
@@ -136,25 +155,23 @@
     rows.forEach((r, i) => {
       if (i % every === 0 || i === n - 1) svg("text", { x: x(i), y: H - B + 16, "text-anchor": "middle", class: "tick", text: r.date.slice(5) }, root);
     });
-    legend(root, [[t("legend_backlog"), "line-key backlog"], [t("legend_created"), "bar created"], [t("legend_decided"), "bar decided"]], L, 6);
+    legend(root, [[t("legend_backlog"), "line-key backlog"], [t("legend_created"), "bar created"], [t("legend_decided"), "bar decided"]], L, 6, W);
   }
 
+  // Flags as HTML rows: labels wrap instead of running out of a fixed-width drawing.
   function flags(data) {
     const rows = data.flags.slice().sort((a, b) => b.count - a.count);
-    const W = 1100, rowH = 24, L = 240, R = 60, T = 10;
-    const H = Math.max(80, T + rows.length * rowH + 10);
-    const root = VX.chart(document.getElementById("chart-flags"), W, H, t("chart_flags"));
-    if (!rows.length) return empty(root, W, H);
+    const box = document.getElementById("chart-flags");
+    if (!rows.length) { box.replaceChildren(VX.el("p", { class: "note" }, t("no_data"))); return; }
     const max = Math.max(...rows.map((r) => r.count));
-    rows.forEach((r, i) => {
-      const y = T + i * rowH;
+    box.replaceChildren(...rows.map((r) => {
       const label = r.kind === "history" ? t("flag_" + r.flag) : t("rule_" + r.flag);
-      svg("text", { x: L - 8, y: y + 15, "text-anchor": "end", class: "tick", text: label }, root);
-      const w = Math.max(1, (r.count / max) * (W - L - R));
-      const bar = svg("rect", { x: L, y: y + 3, width: w, height: rowH - 6, class: "bar " + (r.kind === "history" ? "flag-history" : "flag-rule") }, root);
-      svg("title", { text: `${label}: ${fmt(r.count)}` }, bar);
-      svg("text", { x: L + w + 4, y: y + 15, class: "wf-value", text: fmt(r.count) }, root);
-    });
+      const bar = VX.el("span", { class: "hbar bar " + (r.kind === "history" ? "flag-history" : "flag-rule"), title: `${label}: ${fmt(r.count)}` });
+      bar.style.width = `${Math.max(0.5, (r.count / max) * 100)}%`;
+      return VX.el("div", { class: "hbar-row", "data-flag": r.flag },
+        VX.el("span", { class: "hbar-label" }, label), VX.el("span", { class: "hbar-track" }, bar),
+        VX.el("span", { class: "num" }, fmt(r.count)));
+    }));
   }
 
   api("/overview").then((data) => {

@@ -7,15 +7,15 @@
   let personId = root.dataset.personId;
 
   function historyTable(history) {
-    return el("table", { class: "doses" },
+    return el("div", { class: "scroll" }, el("table", { class: "doses" },
       el("thead", {}, el("tr", {}, ["dose_date", "dose_number", "dose_product", "dose_source", "dose_lot", "flags"].map((k) => el("th", {}, t(k))))),
       el("tbody", {}, history.doses.map((d) => el("tr", { class: d.flags.length ? "flagged" : "" },
         el("td", {}, d.date), el("td", { class: "num" }, d.dose_number ?? "—"),
-        el("td", {}, d.product_name || d.vaccine_text || "—"),
+        el("td", {}, d.product && VX.has("product_" + d.product) ? t("product_" + d.product) : d.vaccine_text || t("product_unknown")),
         el("td", {}, province(d.administering_source || "")),
         el("td", {}, d.lot_number || "—"),
         el("td", {}, d.flags.map((f) => t("flag_" + f)).join(", ")),
-      ))));
+      )))));
   }
 
   function personCard(person, selectable) {
@@ -29,12 +29,13 @@
       el("td", { class: "mono" }, r.id_masked || "—"),
       el("td", { class: "num" }, r.n_doses),
     ));
+    const head = ["field_record", "field_source", "field_person_ref", "field_name", "field_id", "field_doses"];
     return el("section", { class: "card person-card", "data-person-id": person.person_id },
       el("h2", {}, el("a", { href: `/review/person/${person.person_id}` }, person.person_id),
         " · ", t("state_" + h.status.state), " · ", t("merged_doses", { n: h.doses.length })),
-      el("table", { class: "linked" },
-        el("thead", {}, el("tr", {}, ["", "field_record", "field_source", "field_person_ref", "field_name", "field_id", "field_doses"].map((k) => el("th", {}, k ? t(k) : "")))),
-        el("tbody", {}, rows)),
+      el("div", { class: "scroll" }, el("table", { class: "linked" },
+        el("thead", {}, el("tr", {}, el("th", {}, ""), head.map((k) => el("th", {}, t(k))))),
+        el("tbody", {}, rows))),
       historyTable(h),
       (h.flags || []).length ? el("ul", { class: "flags" }, h.flags.map((f) => el("li", { class: "flag" }, t("flag_" + f)))) : "",
     );
@@ -42,8 +43,10 @@
 
   async function load() {
     const data = await api(`/persons/${personId}`);
-    document.getElementById("person-body").replaceChildren(personCard(data.person, true));
-    document.getElementById("split-form").hidden = data.person.records.length < 2;
+    const several = data.person.records.length >= 2;
+    document.getElementById("person-body").replaceChildren(personCard(data.person, several),
+      several ? "" : el("p", { class: "note", id: "split-single" }, t("split_single")));
+    document.getElementById("split-form").hidden = !several;
   }
 
   document.getElementById("split-form").addEventListener("submit", async (e) => {

@@ -128,34 +128,41 @@ def test_queue_filters_sorting_counts_progress(wb: Workbench):
     assert second["data"][0]["review_id"] == body["data"][1]["review_id"]
 
 
-def test_pair_view_masks_and_explains(wb: Workbench, synthetic):
+def test_pair_view_for_the_auditor(wb: Workbench, synthetic):
     wb.login()
     first = wb.api("GET", "/queue").json()["data"][0]["review_id"]
     response = wb.api("GET", f"/items/{first}")
     assert response.status_code == 200, response.text
     view = response.json()
+    assert view["view"] == "auditor"
     assert [r["record_id"] for r in view["records"]] == [
         view["review"]["left"]["record_id"], view["review"]["right"]["record_id"],
     ]  # fmt: skip
+    written = set(synthetic.doses["name"])  # the names as the provinces wrote them
     for record in view["records"]:
         for field in ("name", "id_number", "birth_date", "phone"):
-            masked = record[field]
-            assert len(masked["diff"]) == len(masked["text"])
-        if record["id_number"]["text"]:
-            assert "*" in record["id_number"]["text"]
-        assert record["birth_date"]["text"] == "" or record["birth_date"]["text"].endswith("**")
+            shown = record[field]
+            assert len(shown["diff"]) == len(shown["text"])
+        assert record["name"]["text"] == "" or "*" not in record["name"]["text"]
+        assert len(record["name"]["kinds"]) == len(record["name"]["text"])
+        if record["id_number"]["text"]:  # only differing characters (at most 4) are shown
+            shown = sum(ch != "*" for ch in record["id_number"]["text"])
+            assert shown <= 4 and shown == sum(record["id_number"]["diff"]) * (shown > 0)
+        birth = record["birth_date"]["text"]
+        assert birth == "" or re.fullmatch(r"\d{4}-\d{2}-\d{2}", birth)
         assert set(record["id_checks"]) >= {"checksum_valid", "upgraded_15_to_18",
                                             "implied_birth_matches", "implied_sex_matches"}  # fmt: skip
+    assert all(r["name"]["text"] in written for r in view["records"])  # in full
     steps = view["waterfall"]
     assert steps[0]["key"] == "prior" and steps[-1]["key"] == "rules"
     assert steps[-1]["running"] == pytest.approx(view["review"]["match_weight"], abs=0.01)
     assert view["thresholds"] == {"review": 0.0, "match": 60.0}
     assert view["review"]["merged_history"] is not None
     assert view["next_review_id"] != first
+    assert view["reasons"] and view["id_comparison"]["relation"]
     text = response.text
-    for person in synthetic.persons:  # no full ID number or full name anywhere
+    for person in synthetic.persons:  # never a full ID number
         assert person.id_number not in text
-        assert re.search(rf'"{re.escape(person.name)}"', text) is None
     audit = wb.client.get(
         "/v1/audit?action=review.read", headers={"Authorization": f"Bearer {wb.keys['admin']}"}
     ).json()
@@ -163,11 +170,34 @@ def test_pair_view_masks_and_explains(wb: Workbench, synthetic):
     assert wb.api("GET", "/items/999999").status_code == 404
 
 
+def test_pair_view_stays_masked_for_other_roles(wb: Workbench, synthetic):
+    from api import workbench
+
+    wb.login()
+    first = wb.api("GET", "/queue").json()["data"][0]["review_id"]
+    with wb.database.transaction() as session:
+        admin = repo.principal_for_token(session=session, token=wb.keys["admin"])
+        assert admin is not None
+        view = workbench.pair_view(session, wb.settings, admin, first, {})
+    assert view.view == "masked"
+    text = view.model_dump_json()
+    for record in view.records:
+        assert record.name.text == "" or record.name.text[1:] == "*" * (len(record.name.text) - 1)
+        assert record.name.kinds == []
+        assert record.birth_date.text == "" or record.birth_date.text.endswith("**")
+        assert record.id_checks.implied_birth is None or len(record.id_checks.implied_birth) == 7
+        if record.id_number.text:
+            assert "*" in record.id_number.text
+    for person in synthetic.persons:
+        assert person.id_number not in text
+        assert re.search(rf'"{re.escape(person.name)}"', text) is None
+
+
 def test_diff_flags_mark_the_differing_character():
-    from api.workbench import _masked_pair
+    from api.pair_evidence import masked_pair
     from matcher.masking import mask_name
 
-    left, right = _masked_pair("张伟明", "张玮明", mask_name)
+    left, right = masked_pair("张伟明", "张玮明", mask_name)
     assert left.text == "张**" and left.diff == [False, True, False]
     assert right.diff == [False, True, False]
 
@@ -303,3 +333,31 @@ def test_failure_limiter_window() -> None:
     limiter.record_failure("a")
     limiter.reset("a")
     assert limiter.retry_after("a") == 0.0
+
+
+def test_skip_order_and_batch_decisions(wb: Workbench):
+    wb.login()
+    queue = wb.api("GET", "/queue?limit=200").json()
+    ids = [d["review_id"] for d in queue["data"]]
+    assert len(ids) >= 4 and all(d["reasons"] for d in queue["data"])
+    # the next item after each one is the one after it in the queue, then round to the first
+    sample = [*ids[:4], ids[-1]]
+    nexts = [wb.api("GET", f"/items/{i}").json()["next_review_id"] for i in sample]
+    assert nexts == [*ids[1:5], ids[0]]
+    body = {"review_ids": ids[:2], "decision": "different", "reason": "two registrations"}
+    for blank in ("", "  "):
+        blank_body = {**body, "reason": blank}
+        assert wb.api("POST", "/decisions/batch", json=blank_body).status_code == 422
+    done = wb.api("POST", "/decisions/batch", json=body)
+    assert done.status_code == 200, done.text
+    result = done.json()
+    assert [d["review_id"] for d in result["decisions"]] == ids[:2] and result["skipped"] == []
+    assert {d["reason"] for d in result["decisions"]} == {"two registrations"}
+    after = wb.api("GET", "/queue?limit=200").json()
+    assert after["count"] == queue["count"] - 2 and after["progress"]["mine_today"] == 2
+    again = wb.api("POST", "/decisions/batch", json={**body, "review_ids": [ids[1], ids[2]]})
+    assert again.json()["skipped"] == [ids[1]] and len(again.json()["decisions"]) == 1
+    # after a decided item, "next" is still the item after it in the queue order
+    assert wb.api("GET", f"/items/{ids[0]}").json()["next_review_id"] == ids[3]
+    undone = wb.api("POST", "/undo", json={"reason": "misclick"})
+    assert undone.json()["decision"]["review_id"] == ids[2]

@@ -20,7 +20,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.api.factories import make_synthetic
-from tests.api.workbench_seed import STRICT_MERGING, build_app, ensure_reviews, upload_all
+from tests.api.workbench_cases import with_cases
+from tests.api.workbench_seed import REVIEWING, build_app, ensure_reviews, upload_all
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,12 +63,13 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    """The app on a seeded SQLite store, served by uvicorn in a background thread."""
+    """The app on a seeded SQLite store (synthetic provinces and the hand-made review cases),
+    served by uvicorn in a background thread."""
     uvicorn = pytest.importorskip("uvicorn")
     tmp = tmp_path_factory.mktemp("workbench")
-    app, keys = build_app(f"sqlite:///{tmp / 'vaxlink.db'}", tmp, matching=STRICT_MERGING)
+    app, keys = build_app(f"sqlite:///{tmp / 'vaxlink.db'}", tmp, matching=REVIEWING)
     with TestClient(app) as client:
-        upload_all(client, keys, make_synthetic())
+        upload_all(client, keys, with_cases(make_synthetic()))
     ensure_reviews(app.state.database, minimum=6)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
@@ -108,10 +110,21 @@ def browser() -> Iterator[object]:
         instance.close()
 
 
+WIDE, NARROW = 1440, 390  # the widths the layout is checked and photographed at
+
+
 @pytest.fixture
 def context(browser):
-    """A fresh browser profile (no cookies) per test."""
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    """A fresh browser profile (no cookies) per test, 1440 px wide."""
+    ctx = browser.new_context(viewport={"width": WIDE, "height": 1000}, locale="zh-CN")
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def phone(browser):
+    """A fresh 390 px wide profile (a phone held upright)."""
+    ctx = browser.new_context(viewport={"width": NARROW, "height": 844}, locale="zh-CN")
     yield ctx
     ctx.close()
 
@@ -122,3 +135,27 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def case_items(live: Live) -> dict[str, int]:
+    """The review item of each hand-made case (``tests.api.workbench_cases.CASES``) by name."""
+    from api import repository as repo
+    from api import repository_review as rrepo
+    from tests.api.workbench_cases import CASES
+
+    found: dict[str, int] = {}
+    with live.app.state.database.transaction() as session:
+        records = repo.records_by_ids(
+            session=session, record_ids=repo.all_record_ids(session=session)
+        )
+        by_ref = {(r.source, r.person_ref): r.record_id for r in records}
+        data, _ = rrepo.queue_page(session=session, limit=500)
+        for row in data:
+            item = repo.get_review(session=session, review_id=row.review_id)
+            assert item is not None
+            for case in CASES:
+                if {item.record_l, item.record_r} == {by_ref[case.left], by_ref[case.right]}:
+                    found[case.name] = row.review_id
+    assert set(found) == {c.name for c in CASES}, found
+    return found
