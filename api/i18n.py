@@ -229,6 +229,11 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
     "flag_conflicting_sex": ("性别冲突", "conflicting sex"),
     "flag_conflicting_birth_date": ("出生日期冲突", "conflicting birth date"),
     "flag_missing_dose_date": ("缺少接种日期", "missing dose date"),
+    "flag_birth_date_unusable": (
+        "出生日期无法使用，按缺失处理",
+        "birth date unusable, treated as missing",
+    ),
+    "flag_identity_incomplete": ("有记录既无姓名也无证件号", "a record has neither name nor ID"),
     "rule_other_name_guardian_id": (
         "证件号疑为监护人的且姓名不同",
         "guardian's ID number? and another name",
@@ -255,6 +260,7 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
     "level_name_same_simplified": ("简繁体一致", "same simplified"),
     "level_name_same_pinyin_or_tokens": ("拼音一致", "same pinyin"),
     "level_name_same_fuzzy_pinyin": ("模糊拼音一致", "same fuzzy pinyin"),
+    "level_name_one_character": ("差一个字（缺字、多字或生僻字占位）", "one character apart"),
     "level_name_jaro_winkler_high": ("高度相似", "very similar"),
     "level_name_jaro_winkler_low": ("部分相似", "similar"),
     "level_name_different": ("不同", "different"),
