@@ -37,13 +37,76 @@ def cluster_pairs(
     weight: npt.NDArray[np.floating],
     trusted_codes: IntArray,
     cannot_link: tuple[IntArray, IntArray] | None = None,
+    *,
+    ambiguity_margin: float | None = None,
 ) -> Clustering:
     """Connected components over match edges; conflicted components are rebuilt greedily.
 
     Args:
         trusted_codes: per record, an integer code of its trusted ID (-1 when none).
         cannot_link: record pairs that must end in different clusters (auditor decisions).
+        ambiguity_margin: when an edge is refused at a record without a trusted ID, that
+            record's kept edges less than this much stronger (in match weight) are refused
+            too: it fits two holders of different IDs about equally (twins sharing a phone
+            and a birth date), so no one of them is chosen for it. None: keep the strongest.
     """
+    clustering = _cluster_constrained(n_records, left, right, weight, trusted_codes, cannot_link)
+    if ambiguity_margin is None or not len(clustering.refused_left):
+        return clustering
+    ambiguous, refused = _ambiguous_edges(
+        left, right, weight, trusted_codes, clustering, margin=ambiguity_margin
+    )
+    if not ambiguous.any():
+        return clustering
+    # Without the ambiguous edges and the refused ones (a refused edge would otherwise join
+    # the record to the other holder, as the first choice did).
+    keep = ~(ambiguous | refused)
+    again = _cluster_constrained(
+        n_records, left[keep], right[keep], weight[keep], trusted_codes, cannot_link
+    )
+    return Clustering(
+        labels=again.labels,
+        refused_left=np.concatenate([clustering.refused_left, left[ambiguous]]),
+        refused_right=np.concatenate([clustering.refused_right, right[ambiguous]]),
+    )
+
+
+def _ambiguous_edges(
+    left: IntArray,
+    right: IntArray,
+    weight: npt.NDArray[np.floating],
+    trusted: IntArray,
+    clustering: Clustering,
+    *,
+    margin: float,
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """(ambiguous, refused) per edge: ambiguous, an edge at a record without a trusted ID that
+    is not ``margin`` stronger than the strongest edge refused at that record."""
+    n = len(trusted)
+    refused_code = np.minimum(clustering.refused_left, clustering.refused_right) * n + np.maximum(
+        clustering.refused_left, clustering.refused_right
+    )
+    code = np.minimum(left, right) * n + np.maximum(left, right)
+    refused = np.isin(code, refused_code)
+    strongest = np.full(n, -np.inf)
+    for end in (left, right):
+        hit = refused & (trusted[end] < 0)
+        np.maximum.at(strongest, end[hit], weight[hit])
+    close = np.zeros(len(left), dtype=bool)
+    for end in (left, right):
+        close |= (trusted[end] < 0) & (weight < strongest[end] + margin)
+    return close & ~refused, refused
+
+
+def _cluster_constrained(
+    n_records: int,
+    left: IntArray,
+    right: IntArray,
+    weight: npt.NDArray[np.floating],
+    trusted_codes: IntArray,
+    cannot_link: tuple[IntArray, IntArray] | None,
+) -> Clustering:
+    """``cluster_pairs`` without the ambiguity rule."""
     labels = _components(n_records, left, right)
     cl_left, cl_right = cannot_link if cannot_link is not None else (_empty(), _empty())
     conflicted = _conflicted_components(labels, trusted_codes, cl_left, cl_right)

@@ -8,9 +8,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from matcher import columns as c
 from matcher import persons as p
 from matcher.blocking import column_codes
-from matcher.compare import LEFT, RIGHT, level_column
+from matcher.compare import LEFT, ONE_CHARACTER, RIGHT, level_column
 from matcher.scoring import MATCH_PROBABILITY, MATCH_WEIGHT
 from matcher.settings import MatchSettings
 
@@ -55,7 +56,8 @@ REVIEW_REASON_TEXT: dict[str, str] = {
     "(a guardian's number, or a name typed wrong?)",
     ReviewReason.OTHER_NAME_WITHOUT_ID: "no agreeing ID and names only alike, not a known "
     "variant (twins or siblings?)",
-    ReviewReason.CLUSTER_CONFLICT: "merging would join two different valid ID numbers",
+    ReviewReason.CLUSTER_CONFLICT: "merging would join two different valid ID numbers, or "
+    "choose between two holders that fit about equally",
     ReviewReason.UNDECIDED_WEIGHT: "the evidence is between the review and match thresholds",
 }
 
@@ -80,7 +82,15 @@ def apply_rules(
     rule_weight[sex_rule] += settings.contradiction_weight
 
     name_level = scored[level_column("name")].to_numpy()
-    same_id_other_name = (id_level >= 2) & (name_level == 0)
+    # The same ID under another name: a guardian's number, or a name typed wrong. A child's
+    # record under a guardian's number is told apart by its own birth date; without one (or
+    # with an unusable one) the ID's date stands in and only the name differs, so a name that
+    # is not a sound- or script-variant of the other caps the pair too.
+    stated = records[c.BIRTH_DATE].notna().to_numpy() if c.BIRTH_DATE in records else None
+    unstated = np.ones(n, dtype=bool) if stated is None else ~(stated[left] & stated[right])
+    same_id_other_name = (id_level >= 2) & (
+        (name_level == 0) | (unstated & (name_level >= 0) & (name_level <= ONE_CHARACTER))
+    )
     # Only a recognised name variant (homophone, script, pinyin) may carry a merge without an
     # agreeing ID: a merely similar name on the same birth date and phone is a twin or sibling.
     other_name_no_id = (id_level < 2) & (name_level >= 0) & (name_level <= NAME_SIMILAR_ONLY)

@@ -210,7 +210,7 @@ def run_link(
         trusted_codes = column_codes(coded, p.TRUSTED_ID)
         del coded
     with stage("cluster"):
-        kept, records, persons = _cluster(records, scored, manual, trusted_codes)
+        kept, records, persons = _cluster(records, scored, manual, trusted_codes, settings)
         del scored
     return LinkResult(
         records=records,
@@ -441,6 +441,7 @@ def _cluster(
     scored: pd.DataFrame,
     manual: ManualDecisions | None,
     trusted_codes: np.ndarray,
+    settings: MatchSettings,
 ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     match = scored[DECISION] == Decision.MATCH.value
     left = scored.loc[match, LEFT].to_numpy(dtype=np.int64)
@@ -458,6 +459,7 @@ def _cluster(
         weight,
         trusted_codes.astype(np.int64),
         cannot_link=None if manual is None else manual.different,
+        ambiguity_margin=settings.ambiguity_margin,
     )
     records[c.PERSON_ID] = as_series(
         cluster_person_ids(clustering.labels, _record_keys(records)), records.index

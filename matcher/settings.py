@@ -62,6 +62,12 @@ class MatchSettings(BaseModel):
     contradiction_weight: float = Field(
         default=-6.0, le=0, description="added when a stated sex contradicts a valid ID's sex"
     )
+    ambiguity_margin: float = Field(
+        default=5.0,
+        ge=0,
+        description="a record without a trusted ID that fits two holders of different IDs "
+        "within this match weight of each other joins neither (both pairs go to review)",
+    )
     dose_conflict_weight: float = Field(
         default=-4.0, le=0, description="added when merging would give an implausible history"
     )

@@ -77,6 +77,23 @@ def test_chain_through_id_less_record_goes_to_review() -> None:
     ]
 
 
+def test_a_record_fitting_two_ids_about_equally_joins_neither() -> None:
+    # X (no id) fits twin A (id 0) and twin B (id 1) within the margin: both pairs refused
+    left = np.array([0, 1, 3], dtype=np.int64)
+    right = np.array([2, 2, 0], dtype=np.int64)  # plus A's own second record 3
+    weight = np.array([12.0, 11.5, 30.0])
+    trusted = np.array([0, 1, -1, 0])
+    result = cluster_pairs(4, left, right, weight, trusted, ambiguity_margin=5.0)
+    assert len({int(result.labels[i]) for i in (0, 1, 2)}) == 3
+    assert result.labels[0] == result.labels[3]  # A's own records stay joined
+    refused = set(zip(result.refused_left.tolist(), result.refused_right.tolist(), strict=True))
+    assert refused == {(0, 2), (1, 2)}
+    # Clearly stronger on one side: X joins it.
+    clear = cluster_pairs(4, left, right, np.array([20.0, 11.5, 30.0]), trusted,
+                          ambiguity_margin=5.0)  # fmt: skip
+    assert clear.labels[2] == clear.labels[0] != clear.labels[1]
+
+
 def test_cannot_link_pairs_are_respected() -> None:
     left = np.array([0, 1], dtype=np.int64)
     right = np.array([1, 2], dtype=np.int64)
