@@ -178,8 +178,13 @@ def test_truth_doses_are_numbered_and_follow_the_schedules(base: Dataset) -> Non
     kangtai = second & ((d["product_code"] == "KCONVAC") | (prev["product_code"] == "KCONVAC"))
     assert (gap[kangtai] >= 28).all()
     assert (gap[second & (d["product_code"] == "ZF2001")] >= 28).all()
-    first_booster = (d["kind"] == "booster") & (prev["kind"] == "primary")
-    assert (gap[first_booster] >= 90).all()
+    # boosters: >= 6 calendar months after the previous series/booster; 60+ from 2022-11-29 >= 3
+    booster = d["kind"] == "booster"
+    six = d["date"] >= prev["date"] + pd.DateOffset(months=6)
+    three = (d["date"] >= prev["date"] + pd.DateOffset(months=3)) & (d["date"] >= "2022-11-29")
+    second_booster = booster & (prev["kind"] == "booster")
+    assert (six | three)[booster].all()
+    assert six[second_booster].all() and second_booster.sum() > 0
     late = d["product_code"].isin({"SCTV01E", "WSK_SF9", "SYS6006", "LYB_V01"})
     assert (d.loc[late, "date"] >= "2022-12-01").all() and (d.loc[late, "kind"] == "booster").all()
     assert (d.loc[d["product_code"] == "AD5_INH", "kind"] == "booster").all()

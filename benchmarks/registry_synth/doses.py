@@ -15,6 +15,9 @@ HETEROLOGOUS_ELIGIBLE = ("BBIBP", "WIBP", "CORONAVAC")
 LATE_BOOSTERS = ("SCTV01E", "WSK_SF9", "SYS6006", "LYB_V01")
 LAST_DAY = np.datetime64("2023-05-31", "D")
 NAT = np.datetime64("NaT", "D")
+# ">= 6 months": 184 days is the longest 6 calendar months, so every booster is late enough
+SIX_MONTHS = np.timedelta64(184, "D")
+THREE_MONTHS = np.timedelta64(92, "D")
 
 _ADULT_MIX = {
     "BBIBP": 0.33,
@@ -127,9 +130,9 @@ def build_doses(persons: pd.DataFrame, seed: int) -> pd.DataFrame:
     p_b = np.where(zf, 0.2, p_b)
     standard = complete & (rng.random(n) < p_b)
     start = np.where(age21 >= 60, np.datetime64("2021-10-25"), np.datetime64("2021-12-01"))
-    b1_std = np.maximum(done + np.timedelta64(183, "D"), start) + _days(rng.exponential(50.0, n))
+    b1_std = np.maximum(done + SIX_MONTHS, start) + _days(rng.exponential(50.0, n))
     late60 = complete & ~standard & (age21 >= 60) & (rng.random(n) < 0.35)
-    b1_60 = np.maximum(done + np.timedelta64(92, "D"), np.datetime64("2022-11-29")) + _days(
+    b1_60 = np.maximum(done + THREE_MONTHS, np.datetime64("2022-11-29")) + _days(
         rng.exponential(30.0, n)
     )
     b1 = np.where(standard, b1_std, np.where(late60, b1_60, NAT))
@@ -138,9 +141,7 @@ def build_doses(persons: pd.DataFrame, seed: int) -> pd.DataFrame:
 
     # second booster (plan of 2022-12-13): mostly 60+, >= 6 months after the first
     p_b2 = np.where(age21 >= 60, 0.18, 0.03)
-    b2 = np.maximum(b1 + np.timedelta64(183, "D"), np.datetime64("2022-12-13")) + _days(
-        rng.exponential(35.0, n)
-    )
+    b2 = np.maximum(b1 + SIX_MONTHS, np.datetime64("2022-12-13")) + _days(rng.exponential(35.0, n))
     has_b2 = has_b1 & (rng.random(n) < p_b2) & (b2 <= LAST_DAY)
     pb2 = _choose(
         {
