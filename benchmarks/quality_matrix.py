@@ -119,20 +119,15 @@ def run_cell(generator: str, scenario: str, seed: int, args: argparse.Namespace)
     row.update(link_s=child.wall_s, peak_mb=child.peak_mb, status="ok")
     if not args.no_splink:
         peer = work / f"splink-{name}"
-        cmd = [
-            sys.executable,
-            "-m",
-            "benchmarks.peers.splink_runner",
-            str(data),
-            "--out",
-            str(peer),
-        ]
-        child = run_child(cmd, peer.with_suffix(".log"))
-        if child.returncode == 0:
-            peer_scores = evaluate_clusters(_read(data / "truth.csv"), _read(peer / "persons.csv"))
-            row.update(splink_f1=peer_scores.f1, splink_s=child.wall_s)
-        else:
-            row["splink_status"] = f"failed ({child.returncode})"
+        done = peer / ".complete"
+        if not (args.reuse_peers and done.exists()):  # Splink's output depends on the data only
+            cmd = [sys.executable, "-m", "benchmarks.peers.splink_runner", str(data)]
+            child = run_child([*cmd, "--out", str(peer)], peer.with_suffix(".log"))
+            if child.returncode != 0:
+                return {**row, "splink_status": f"failed ({child.returncode})"}
+            done.write_text(json.dumps({"wall_s": child.wall_s}))
+        peer_scores = evaluate_clusters(_read(data / "truth.csv"), _read(peer / "persons.csv"))
+        row.update(splink_f1=peer_scores.f1, splink_s=json.loads(done.read_text())["wall_s"])
     return row
 
 
@@ -180,6 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--generators", default=",".join(GENERATORS))
     parser.add_argument("--no-splink", action="store_true", help="skip the Splink column")
+    parser.add_argument(
+        "--no-reuse-peers",
+        dest="reuse_peers",
+        action="store_false",
+        help="run Splink again even where its output on the same data exists",
+    )
     parser.add_argument("--data-dir", type=Path, default=ROOT / "data" / "matrix")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "results" / "runs" / "matrix")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "quality_matrix.json")
