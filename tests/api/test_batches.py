@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 import api.uploads
+from api import models as m
 from api import repository as repo
 from tests.api.conftest import make_service
 
@@ -132,3 +134,16 @@ def test_uploader_reads_only_its_own_batches(service, synthetic):
 @pytest.mark.parametrize("content", [b"just,some\n1,2\n", b"\x00\x01binary"])
 def test_unreadable_file_is_422(service, content):
     assert service.upload("up11", content).status_code == 422
+
+
+def test_rows_without_person_ref_are_registrations_of_their_own_per_upload(service, synthetic):
+    header = synthetic.csv("31").decode("utf-8").splitlines()[0]
+    for k, name in enumerate(("孙八", "周九")):  # the same file row in two uploads
+        content = f"{header}\n31,,,,{name},女,1990-01-0{k + 1},,2021-03-01,科兴,,1,".encode()
+        response = service.upload("up31", content)
+        assert response.status_code == 200, response.text
+        assert response.json()["counts"]["rows_accepted"] == 1
+    with service.database.transaction() as session:
+        refs = session.scalars(select(m.PersonRecord.person_ref)).all()
+    made = [r for r in refs if r.startswith("~row:")]
+    assert len(made) == 2 and len(set(made)) == 2
