@@ -12,6 +12,7 @@ import pandas as pd
 
 from matcher import columns as c
 from matcher.dictionary import distinct, is_dictionary, known_text
+from matcher.resident_id import check_bytes
 from matcher.settings import BlockingRule, MatchSettings
 from matcher.sorting import group_order
 
@@ -27,8 +28,6 @@ ID_FORM_OTHER = 0  # missing, or not 18 ASCII characters
 ID_FORM_18 = 1  # 18 ASCII characters, not 17 digits + [0-9X]
 ID_FORM_BAD_CHECKSUM = 2  # 17 digits + [0-9X] with a wrong MOD 11-2 check character
 ID_FORM_CHECKSUM_OK = 3  # 17 digits + [0-9X] with the right check character
-_ID_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int64)
-_CHECK_VALUES = np.array([1, 0, 10, 9, 8, 7, 6, 5, 4, 3, 2], dtype=np.int64)  # "10X98765432"
 _POWERS_11 = 11 ** np.arange(17, -1, -1, dtype=np.int64)
 Int32Array = npt.NDArray[np.int32]
 
@@ -149,16 +148,10 @@ def _block_forms(matrix: npt.NDArray[np.uint8]) -> npt.NDArray[np.int8]:
     # One contiguous row per position; a byte below "0" wraps around to a large value.
     digits = np.ascontiguousarray(matrix[:, :17].T)
     digits -= np.uint8(ord("0"))
-    shaped = np.ones(len(matrix), dtype=bool)
-    total = np.zeros(len(matrix), dtype=np.uint16)  # MOD 11-2 weighted sum: at most 17·255·10
-    for digit, weight in zip(digits, _ID_WEIGHTS.tolist(), strict=True):
-        shaped &= digit <= 9
-        total += digit * np.uint16(weight)
+    shaped = (digits <= 9).all(axis=0)
     last = matrix[:, 17]
-    is_x = last == ord("X")
-    shaped &= ((last >= ord("0")) & (last <= ord("9"))) | is_x
-    check = np.where(is_x, 10, last.astype(np.int64) - ord("0"))
-    ok = _CHECK_VALUES[total % 11] == check
+    shaped &= ((last >= ord("0")) & (last <= ord("9"))) | (last == ord("X"))
+    ok = check_bytes(digits) == last
     forms = np.where(ok, ID_FORM_CHECKSUM_OK, ID_FORM_BAD_CHECKSUM)
     return np.where(shaped, forms, ID_FORM_18).astype(np.int8)
 

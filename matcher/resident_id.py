@@ -57,6 +57,7 @@ __all__ = [
     "implied_birth_date",
     "implied_sex",
     "is_valid_resident_id",
+    "check_bytes",
     "normalise_ids",
     "resident_id_status",
     "single_digit_repairs",
@@ -82,11 +83,26 @@ _CENTENARIAN_SEQ: Final = frozenset({"996", "997", "998", "999"})
 _PERMIT_ADDRESSES: Final = frozenset({"810000", "820000", "830000"})
 
 
-# --- Scalar reference ----------------------------------------------------------------------
+# --- The MOD 11-2 check character (GB 11643, ISO 7064): the one implementation --------------
+_CHECK_BYTES: Final = np.frombuffer(CHECK_CHARS.encode("ascii"), dtype=np.uint8)
+
+
+def check_bytes(digit_rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """ASCII check characters of many numbers from their first 17 digits, given as digit values
+    (0-9) with one contiguous row per position: shape (17, n), or (17,) for one number.
+
+    A row with non-digit values gives a meaningless character (callers mask such numbers).
+    """
+    total = np.zeros(digit_rows.shape[1:], dtype=np.uint16)  # at most 17 · 255 · 10
+    for row, weight in zip(digit_rows[:17], WEIGHTS, strict=True):
+        total += row.astype(np.uint16) * np.uint16(weight)
+    return _CHECK_BYTES[total % 11]
+
+
 def checksum_char(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character of the first 17 digits."""
-    total = sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True))
-    return CHECK_CHARS[total % 11]
+    digits = np.frombuffer(first17.encode("ascii"), dtype=np.uint8) - np.uint8(48)
+    return chr(int(check_bytes(digits)))
 
 
 def is_valid_resident_id(number: str) -> bool:
@@ -190,8 +206,6 @@ def single_digit_repairs(number: str, *, latest: dt.date | None = None) -> list[
 _SCIENTIFIC: Final = r"^\d+(?:\.\d*)?E\+?\d+$"
 _RESIDENT_LIKE: Final = r"^[0-9OILX]{14,20}$"  # with ≥ 12 digits: a mistyped resident number
 _TWELVE_DIGITS: Final = r"(?:\d\D*){12}"
-_WEIGHTS: Final = np.array(WEIGHTS, dtype=np.int16)
-_CHECK_BYTES: Final = np.frombuffer(CHECK_CHARS.encode("ascii"), dtype=np.uint8)
 _PROVINCE_INTS: Final = np.array(sorted(int(code) for code in PROVINCES), dtype=np.int64)
 _DAYS_IN_MONTH: Final = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)
 _STATUS: Final = {status: np.int8(i) for i, status in enumerate(IdStatus)}
@@ -293,7 +307,7 @@ def _upgrade_matrix(m15: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     out[:, 6] = ord("1")
     out[:, 7] = np.where((m15[:, 12:15] - 48).astype(np.int64) @ [100, 10, 1] >= 996, 56, 57)
     out[:, 8:17] = m15[:, 6:]
-    out[:, 17] = _CHECK_BYTES[((out[:, :17] - 48).astype(np.int64) @ _WEIGHTS) % 11]
+    out[:, 17] = check_bytes(_digit_rows(out[:, :17]))
     return out
 
 
@@ -326,10 +340,7 @@ def _birth_dates(digits: npt.NDArray[np.uint8], latest: dt.date) -> tuple[BoolAr
 
 def _checksum_ok(digits: npt.NDArray[np.uint8], check: npt.NDArray[np.uint8]) -> BoolArray:
     """Whether ``check`` (bytes) is the MOD 11-2 check character of digit rows 0-16."""
-    total = np.zeros(digits.shape[1], dtype=np.int16)
-    for row, weight in zip(digits[:17], WEIGHTS, strict=True):
-        total += row * np.int16(weight)
-    return _CHECK_BYTES[total % 11] == check
+    return check_bytes(digits) == check
 
 
 def _resident_features(clean: Any, latest: dt.date) -> dict[str, Any]:

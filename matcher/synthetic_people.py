@@ -12,7 +12,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from matcher.resident_id import CHECK_CHARS, WEIGHTS
+from matcher.resident_id import check_bytes
 from matcher.synthetic_tables import geography, given_name_pool, surname_pool
 
 IntArray = npt.NDArray[np.int64]
@@ -29,8 +29,6 @@ _AGE_BANDS: Final = (5.7, 6.3, 6.3, 5.1, 5.3, 6.4, 8.6, 7.0, 6.6, 8.2, 8.7, 7.1,
 _MOBILE_PREFIXES: Final = (130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 150, 151, 152, 153,
                            155, 156, 157, 158, 159, 166, 173, 176, 177, 178, 180, 181, 182, 183,
                            184, 185, 186, 187, 188, 189, 191, 198, 199)  # fmt: skip
-_WEIGHTS: Final = np.asarray(WEIGHTS, dtype=np.int64)
-_CHECK: Final = np.frombuffer(CHECK_CHARS.encode("ascii"), dtype=np.uint8)
 _POW10_17: Final = 10 ** np.arange(16, -1, -1, dtype=np.int64)
 
 
@@ -93,7 +91,7 @@ def id_digits(county: IntArray, birth: IntArray, seq: IntArray) -> ByteMatrix:
     year, month, day = ymd(birth)
     first17 = county * 10**11 + (year * 10000 + month * 100 + day) * 1000 + seq
     digits = (first17[:, None] // _POW10_17) % 10
-    check = _CHECK[(digits @ _WEIGHTS) % 11]
+    check = check_bytes(np.ascontiguousarray(digits.T).astype(np.uint8))
     out = np.empty((len(county), 18), dtype=np.uint8)
     out[:, :17] = digits + ord("0")
     out[:, 17] = check
