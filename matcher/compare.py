@@ -71,12 +71,13 @@ TRUSTED_CODE = KEY_PREFIX + p.TRUSTED_ID
 ID_MASKED = KEY_PREFIX + "id_masked"  # id_key code, -1 where the ID is borrowed
 PROVINCE_MASKED = KEY_PREFIX + "province_masked"  # id_province code, -1 where borrowed
 UPGRADED = KEY_PREFIX + "upgraded"
+DAMAGED = KEY_PREFIX + "maybe_damaged"  # 1 where the ID key may be Excel damage (…000)
 SEX_CODE = KEY_PREFIX + "sex_effective"  # stated sex, else a trusted ID's sex
 BIRTH_DAY = KEY_PREFIX + "birth_day"  # days since 1800-01-01 of birth_key, -1 if none
 
 # The per-record row of codes a comparison gathers, and which fields need which columns.
 _TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "id": (ID_MASKED, KEY_PREFIX + c.ID_DOC_TYPE, UPGRADED, ID_FORM),
+    "id": (ID_MASKED, KEY_PREFIX + c.ID_DOC_TYPE, UPGRADED, ID_FORM, DAMAGED),
     "name": tuple(KEY_PREFIX + col for col in _NAME_COLUMNS),
     "birth_date": (p.BIRTH_KEY, BIRTH_DAY),
     "sex": (SEX_CODE,),
@@ -118,6 +119,10 @@ def prepare_records(records: pd.DataFrame, *, columns: Iterable[str] = ()) -> pd
     keys[ID_MASKED] = np.where(borrowed, np.int32(-1), id_codes)
     keys[TRUSTED_CODE] = _trusted_codes(records, id_codes)
     keys[UPGRADED] = _bool(records[c.ID_UPGRADED]).astype(np.int32)
+    damaged = records[p.ID_MAYBE_DAMAGED] if p.ID_MAYBE_DAMAGED in records else None
+    keys[DAMAGED] = (
+        np.zeros(len(records), np.int32) if damaged is None else _bool(damaged).astype(np.int32)
+    )
     province = codes_of(KEY_PREFIX + c.ID_PROVINCE).astype(np.int32, copy=False)
     keys[PROVINCE_MASKED] = np.where(borrowed, np.int32(-1), province)
     keys[SEX_CODE] = _effective_sex_codes(records)
@@ -289,6 +294,10 @@ def _compare(
         idx = np.concatenate(check_id)
         chars = records[ID_CHARS].to_numpy()
         levels["id"][idx] = _one_edit(chars, left[idx], right[idx]).astype(np.int8)
+    if "id" in levels and "region" in levels:
+        # The ID's province is part of the ID: once the IDs are compared as equal or one typo
+        # apart it adds nothing, and a typo in the first two digits must not count twice.
+        levels["region"][levels["id"] >= 1] = -1
     if "name" in levels and fuzzy_name:
         idx = np.concatenate(fuzzy_name)
         levels["name"][idx] = _fuzzy_name_levels(
@@ -315,8 +324,12 @@ def _id_levels(
         col[ID_FORM],
     )
     ka, kb = a[:, key], b[:, key]
-    missing = (ka < 0) | (kb < 0) | (a[:, doc] != b[:, doc])
     equal = ka == kb
+    missing = (ka < 0) | (kb < 0) | (a[:, doc] != b[:, doc])
+    # A key ending in 000 may be a number Excel cut to 15 digits: unequal keys then say
+    # nothing (a twin's number shares the first 16 characters, so they cannot count for).
+    damaged = col[DAMAGED]
+    missing |= ~equal & ((a[:, damaged] == 1) | (b[:, damaged] == 1))
     level = np.where(equal, np.int8(3), np.int8(0))
     level[equal & (a[:, upgraded] != b[:, upgraded])] = 2
     fa, fb = a[:, form], b[:, form]

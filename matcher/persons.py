@@ -54,6 +54,7 @@ BIRTH_MONTH = "birth_month"
 GIVEN_INITIAL = "given_initial"  # first letter of the given name's pinyin
 ID_BORROWED = "id_borrowed"  # valid ID whose implied birth date contradicts the stated one
 TRUSTED_ID = "trusted_id"  # id_key of a valid, non-borrowed resident-type ID, else NA
+ID_MAYBE_DAMAGED = "id_maybe_damaged"  # an 18-character key ending in 000 (Excel's 15 digits)
 SEX_CONTRADICTS_ID = "sex_contradicts_id"
 CONFLICTS = "conflicts"  # ';'-joined CONFLICT_FIELDS that disagree within the registration
 N_DOSES = "n_doses"
@@ -398,6 +399,7 @@ def _derive(records: pd.DataFrame, encoded: dict[str, pd.Series]) -> pd.DataFram
         BIRTH_YEAR: birth_key // 10000,
         BIRTH_MONTH: birth_key // 100 % 100,
         ID_BORROWED: borrowed,
+        ID_MAYBE_DAMAGED: maybe_damaged,
         TRUSTED_ID: records[c.ID_KEY].where(trusted).array,
         SEX_CONTRADICTS_ID: trusted & (sex >= 0) & (id_sex >= 0) & (sex != id_sex),
         GIVEN_INITIAL: _given_initials(encoded[c.NAME_PINYIN], encoded[c.SURNAME_PINYIN]),
