@@ -25,7 +25,7 @@ from matcher.errors import ModelError
 FloatArray = npt.NDArray[np.float64]
 MODEL_VERSION = 2  # 2: name level one_character
 TF_FIELD = "name"
-TF_LEVELS = (6, 7)  # name levels whose u is replaced by the name's own frequency
+TF_LEVELS = (6, 7)  # name levels adjusted by the name's own frequency (the last: exact)
 MATCH_WEIGHT = "match_weight"
 MATCH_PROBABILITY = "match_probability"
 
@@ -260,10 +260,14 @@ def _field_weights(
         # log2 Bayes factor per level; level -1 (missing) reads the appended 0
         weight = np.append(model.bayes_factors(f), 0.0)[lvl]
         if f == TF_FIELD:
+            # Term-frequency adjustment (as Splink's): a level's Bayes factor times u(exact) over
+            # the name's own frequency, so a common name counts for less and a rare one for
+            # more. On the exact level this is m / frequency; a script variant (张伟 / 張偉) keeps
+            # its own, far higher, m/u and is adjusted by the same factor.
             hit = np.flatnonzero(np.isin(lvl, TF_LEVELS))
             freq = np.maximum(tf[levels[LEFT].to_numpy()[hit]], 1.0 / n)
-            m = np.asarray(model.m[f])
-            weight[hit] = np.log2(m[lvl[hit]]) - np.log2(freq)
+            u_exact = model.u[f][TF_LEVELS[-1]]
+            weight[hit] += np.log2(u_exact) - np.log2(freq)
         yield f, weight
 
 
