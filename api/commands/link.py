@@ -211,7 +211,7 @@ def _write_histories(
     if not fhir:
         from matcher.history_lines import write_history_lines
 
-        with (out / "histories.jsonl").open("w", encoding="utf-8") as handle:
+        with (out / "histories.jsonl").open("wb") as handle:  # UTF-8 bytes
             write_history_lines(histories, records, handle)
         return
     from matcher.fhir import fhir_bundle
