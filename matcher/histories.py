@@ -58,7 +58,13 @@ from matcher.schedules import (
 from matcher.sorting import group_order, lexsort_codes
 from matcher.vaccines import CATALOGUE
 
-__all__ = ["Histories", "build_histories", "compare_dose_histories", "history_documents"]
+__all__ = [
+    "HISTORY_COLUMNS",
+    "Histories",
+    "build_histories",
+    "compare_dose_histories",
+    "history_documents",
+]
 
 EVENT_ID: Final = "event_id"
 PRODUCT_NAME: Final = "product_name"
@@ -76,6 +82,26 @@ PRIMARY_COMPLETE_DATE: Final = "primary_complete_date"
 BOOSTER_COUNT: Final = "booster_count"
 DOSE_COUNT: Final = "dose_count"
 REPORT_RANK: Final = "report_rank"  # a report's position in its event (0 = the survivor)
+
+# Every dose column build_histories reads (the link job drops the others before calling it).
+HISTORY_COLUMNS: Final = (
+    PERSON_ID,
+    RECORD_ID,
+    SOURCE,
+    PERSON_REF,
+    DOSE_DATE,
+    DOSE_SEQ,
+    PRODUCT_CODE,
+    VACCINE,
+    LOT_NUMBER,
+    SITE,
+    BIRTH_DATE,
+    BIRTH_DATE_UNUSABLE,
+    NAME,
+    NAME_SIMPLIFIED,
+    ID_KEY,
+    SEX,
+)
 
 _NEIGHBOURS: Final = 4  # reports compared with the next 4 of the same person in date order
 _NEVER: Final = np.iinfo(np.int64).max

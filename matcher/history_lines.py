@@ -62,7 +62,11 @@ from matcher.histories import (
 from matcher.masking import mask_id, mask_name
 from matcher.schedules import flag_names
 
-__all__ = ["write_history_lines"]
+__all__ = ["IDENTITY_COLUMNS", "write_history_lines"]
+
+# The identity columns the lines are made from (``PERSON_ID``, ``SOURCE``, ``PERSON_REF``
+# required).
+IDENTITY_COLUMNS: Final = (PERSON_ID, SOURCE, PERSON_REF, NAME, ID_KEY, SEX)
 
 Groups = npt.NDArray[np.int64]
 Codes = npt.NDArray[np.int64]
@@ -389,10 +393,22 @@ def _used(codes: npt.NDArray[np.int64], uniques: npt.NDArray[Any]) -> tuple[Code
     return renumber[codes], uniques[present].tolist()
 
 
+def _positions(person_ids: pd.Series, persons: pd.Index) -> npt.NDArray[np.intp]:
+    """Each identity's position in ``persons`` (-1: none); a dictionary-encoded column whose
+    categories are ``persons`` (as the link job passes them) by its codes, without hashing."""
+    if is_dictionary(person_ids):
+        codes, categories = distinct(person_ids)
+        if len(categories) == len(persons) and pd.Index(categories).equals(persons):
+            return codes
+        found = np.append(persons.get_indexer(pd.Index(categories)), -1)  # code -1: missing
+        return found[codes]
+    return persons.get_indexer(pd.Index(person_ids))
+
+
 def _identity_sections(identities: pd.DataFrame, persons: pd.Index, vocab: _Vocabulary) -> tuple[Section, Section, Encoded, Encoded]:  # fmt: skip
     """``records`` and ``identifiers`` items; name and sex per person (as the dict path)."""
-    columns = [c for c in (PERSON_ID, SOURCE, PERSON_REF, NAME, ID_KEY, SEX) if c in identities]
-    pos = persons.get_indexer(pd.Index(identities[PERSON_ID]))
+    columns = [c for c in IDENTITY_COLUMNS if c in identities]
+    pos = _positions(identities[PERSON_ID], persons)
     keep = np.flatnonzero(pos >= 0)
     keep = keep[np.argsort(pos[keep], kind="stable")]
     ident = identities[columns].iloc[keep]
