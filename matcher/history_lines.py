@@ -7,18 +7,16 @@ arithmetic, no per-person Python loop) and one Arrow ``take`` per chunk of perso
 their bytes, which go to the file as they are. The output is byte-identical to
 ``json.dumps(document, ensure_ascii=False, default=str)`` per document.
 
-Measured at 1M persons (2.4M events, 1.48 GB written): the earlier form of this module, the
-same layout with Python strings per piece joined by ``str.join`` and encoded by the text
-file, took 18.7 s of CPU; codes and Arrow's gather take 4 s (see ``_Vocabulary``).
+Measured at 1M persons (2.4M events, 1.48 GB written, CPU on a loaded machine): the earlier
+form of this module, the same layout with a Python string per piece joined by ``str.join``
+and encoded by a text file, took 18.7 s; this one 7-8.5 s (see :mod:`matcher.text_pieces`).
 """
 
 from __future__ import annotations
 
-import io
 import json
-from concurrent.futures import Future, ThreadPoolExecutor
 from json.encoder import encode_basestring
-from typing import Any, BinaryIO, Final, TextIO, cast
+from typing import Any, BinaryIO, Final, TextIO
 
 import numpy as np
 import numpy.typing as npt
@@ -63,6 +61,15 @@ from matcher.histories import (
 from matcher.masking import mask_id, mask_name
 from matcher.schedules import flag_names
 from matcher.sorting import lexsort_codes
+from matcher.text_pieces import (
+    Groups,
+    Section,
+    Vocabulary,
+    Writes,
+    interleave,
+    json_strings,
+    texts,
+)
 
 __all__ = ["IDENTITY_COLUMNS", "write_history_lines"]
 
@@ -70,16 +77,11 @@ __all__ = ["IDENTITY_COLUMNS", "write_history_lines"]
 # required).
 IDENTITY_COLUMNS: Final = (PERSON_ID, SOURCE, PERSON_REF, NAME, ID_KEY, SEX)
 
-Groups = npt.NDArray[np.int64]
 Codes = npt.NDArray[np.int64]
 Encoded = tuple[Codes, Any]  # per row an index into an Arrow table of JSON texts
 Part = str | Encoded
-Pieces = npt.NDArray[np.int32]  # codes into the vocabulary of all tables (``_Vocabulary``)
-Section = tuple[Groups, list[Pieces]]  # sorted group per row; columns of pieces per row
 _CHUNK_PERSONS: Final = 20_000  # persons rendered and written at a time (~30 MB of text)
 _SEP: Final = ["", ", "]  # before the first / a later list item
-# Characters ``json.dumps`` escapes in a string (with ensure_ascii=False): RE2 syntax.
-_ESCAPED: Final = r'["\\\x00-\x1f]'
 
 
 def _scalar(value: Any) -> str:
@@ -93,32 +95,16 @@ def _scalar(value: Any) -> str:
     return str(encode_basestring(str(value)))
 
 
-def _texts(values: list[str]) -> Any:
-    return pa.array(values, type=pa.string())
-
-
-def _json_strings(text: Any) -> Any:
-    """JSON strings of Arrow text, nulls as ``null`` (``json.dumps`` escapes only ``"``, ``\\``
-    and control characters: the few strings holding one are encoded by Python)."""
-    quoted = pc.binary_join_element_wise('"', text, '"', "")
-    escaped = pc.fill_null(pc.match_substring_regex(text, _ESCAPED), False)
-    if pc.any(escaped).as_py():
-        at = pa.array(np.flatnonzero(np.asarray(escaped)))
-        fixed = [str(encode_basestring(s)) for s in text.take(at).to_pylist()]
-        quoted = pc.replace_with_mask(quoted, escaped, _texts(fixed))
-    return pc.fill_null(quoted, "null")
-
-
 def _table(uniques: Any) -> Any:
     """JSON texts of ``uniques`` plus a final ``null`` (the code of missing values)."""
     known = known_text(uniques)
     if known is not None and not known.null_count:
-        texts = _json_strings(known.cast(pa.string()))
+        table = json_strings(known.cast(pa.string()))
     elif pd.api.types.infer_dtype(uniques, skipna=False) == "string":
-        texts = _json_strings(pa.array(np.asarray(uniques, dtype=object), type=pa.string()))
+        table = json_strings(pa.array(np.asarray(uniques, dtype=object), type=pa.string()))
     else:
-        texts = _texts([_scalar(u) for u in uniques])
-    return pa.concat_arrays([texts, _texts(["null"])])
+        table = texts([_scalar(u) for u in uniques])
+    return pa.concat_arrays([table, texts(["null"])])
 
 
 def _encode(values: pd.Series | npt.NDArray[Any]) -> Encoded:
@@ -136,7 +122,7 @@ def _encode_rows(values: pd.Series | npt.NDArray[Any]) -> Encoded:
     values = np.asarray(values, dtype=object)
     if pd.api.types.infer_dtype(values, skipna=False) != "string":
         return _encode(values)
-    table = _json_strings(pa.array(values, type=pa.string()))
+    table = json_strings(pa.array(values, type=pa.string()))
     return np.arange(len(values), dtype=np.int64), table
 
 
@@ -148,34 +134,34 @@ def _dates(values: pd.Series | npt.NDArray[Any]) -> Encoded:
     table = '"' + np.datetime_as_string(uniques.astype("datetime64[D]")).astype(object) + '"'
     out = np.full(len(days), len(uniques), np.int64)
     out[~nat] = codes
-    return out, _texts([*table.tolist(), "null"])
+    return out, texts([*table.tolist(), "null"])
 
 
 def _months(values: pd.Series | npt.NDArray[Any]) -> Encoded:
     """``"YYYY-MM"`` per date (birth dates beside a masked ID, see masking.mask_birth_date)."""
     codes, table = _dates(values)
-    return codes, _texts([t if t == "null" else t[:8] + '"' for t in table.to_pylist()])
+    return codes, texts([t if t == "null" else t[:8] + '"' for t in table.to_pylist()])
 
 
 def _ints(values: npt.NDArray[np.integer[Any]]) -> Encoded:
     codes, uniques = pd.factorize(np.asarray(values))
-    return codes.astype(np.int64), _texts([str(int(u)) for u in uniques])
+    return codes.astype(np.int64), texts([str(int(u)) for u in uniques])
 
 
 def _flag_lists(masks: npt.NDArray[np.int64]) -> Encoded:
     codes, uniques = pd.factorize(masks)
     table = [json.dumps(flag_names(int(m)), ensure_ascii=False) for m in uniques]
-    return codes.astype(np.int64), _texts(table)
+    return codes.astype(np.int64), texts(table)
 
 
 def _bools(values: npt.NDArray[Any]) -> Encoded:
-    return np.asarray(values, dtype=bool).astype(np.int64), _texts(["false", "true"])
+    return np.asarray(values, dtype=bool).astype(np.int64), texts(["false", "true"])
 
 
 def _later(groups: Groups) -> Encoded:
     """Separator before each list item (``groups`` sorted): none for each group's first."""
     later = np.r_[False, groups[1:] == groups[:-1]] if len(groups) else np.zeros(0, bool)
-    return later.astype(np.int64), _texts(_SEP)
+    return later.astype(np.int64), texts(_SEP)
 
 
 def _render(n: int, parts: list[Part]) -> Encoded:
@@ -201,103 +187,10 @@ def _render(n: int, parts: list[Part]) -> Encoded:
 
 
 def _const(n: int, text: str) -> Encoded:
-    return np.zeros(n, np.int64), _texts([text])
+    return np.zeros(n, np.int64), texts([text])
 
 
-class _Vocabulary:
-    """The tables of every encoded column as one Arrow text array; rows become codes into it.
-
-    The pieces of a chunk of lines are then one integer array, and ``take`` gathers their
-    text in C++ into one buffer, written as it is: no Python string per piece, no join, no
-    encoding by a text file (at 1M persons: ~35M pieces, 1.48 GB; the pieces as Python
-    strings, ``str.join`` and the text file's UTF-8 encoding cost ~12 s of CPU, the gather
-    and the write ~1.5 s).
-    """
-
-    def __init__(self) -> None:
-        self._tables: list[Any] = []
-        self._size = 0
-        self.text: Any = None
-
-    def codes(self, encoded: Encoded) -> Pieces:
-        """Vocabulary codes (int32: 4 bytes per piece) of an encoded column's rows."""
-        codes, table = encoded
-        self._tables.append(table)
-        self._size += len(table)
-        return (codes + (self._size - len(table))).astype(np.int32)
-
-    def finish(self) -> None:
-        """Join the tables into one text array (64-bit offsets from 2 GiB of text on), each
-        table copied in and released in turn: the tables are not held twice."""
-        sizes = [_text_span(table) for table in self._tables]
-        total = sum(end - start for start, end in sizes)
-        width = np.int64 if total >= 2**31 else np.int32
-        offsets = np.empty(self._size + 1, dtype=width)
-        data = np.empty(total, dtype=np.uint8)
-        at = written = 0
-        tables, self._tables = self._tables[::-1], []
-        for start, end in sizes:
-            table = tables.pop()
-            table_offsets = _offsets(table)
-            offsets[at : at + len(table)] = table_offsets[:-1] - start + written
-            if end > start:
-                data[written : written + end - start] = np.frombuffer(
-                    table.buffers()[2], dtype=np.uint8, count=end - start, offset=start
-                )
-            at += len(table)
-            written += end - start
-        offsets[-1] = written
-        kind = pa.large_string() if width == np.int64 else pa.string()
-        self.text = pa.Array.from_buffers(
-            kind, self._size, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-        )
-
-    def gather(self, codes: Pieces) -> memoryview:
-        """UTF-8 bytes of the pieces ``codes``, in order."""
-        text = self.text.take(pa.array(codes))
-        start, end = _text_span(text)
-        data = text.buffers()[2]
-        return memoryview(b"") if data is None else memoryview(data)[start:end]
-
-
-def _offsets(text: Any) -> npt.NDArray[np.int64]:
-    """The ``len(text) + 1`` value offsets of an Arrow (large) string array."""
-    width = np.int64 if pa.types.is_large_string(text.type) else np.int32
-    offsets = np.frombuffer(text.buffers()[1], dtype=width)
-    return offsets[text.offset : text.offset + len(text) + 1].astype(np.int64)
-
-
-def _text_span(text: Any) -> tuple[int, int]:
-    """Where the values of an Arrow (large) string array lie in its data buffer."""
-    offsets = _offsets(text)
-    return int(offsets[0]), int(offsets[-1])
-
-
-def _interleave(lo: int, hi: int, sections: list[Section]) -> tuple[Pieces, Groups]:
-    """Pieces of groups ``lo``..``hi``-1 ordered by group, section, row in section, column.
-
-    A section is a sorted group per row and one or more columns (vocabulary codes) per row.
-    Returns the pieces' codes and their group minus ``lo``.
-    """
-    n_groups = hi - lo
-    rows = []
-    for groups, columns in sections:
-        start, stop = np.searchsorted(groups, [lo, hi])
-        rows.append((groups[start:stop] - lo, [c[start:stop] for c in columns]))
-    counts = [np.bincount(g, minlength=n_groups) * len(cols) for g, cols in rows]
-    totals = np.sum(counts, axis=0)
-    base = np.cumsum(totals) - totals
-    out = np.empty(int(totals.sum()), dtype=np.int32)
-    for (groups, materialised), count in zip(rows, counts, strict=True):
-        first = np.cumsum(count) - count
-        at = base[groups] + (np.arange(len(groups)) * len(materialised) - first[groups])
-        for j, pieces in enumerate(materialised):
-            out[at + j] = pieces
-        base = base + count
-    return out, np.repeat(np.arange(n_groups, dtype=np.int64), totals)
-
-
-def _event_sections(histories: Histories, ev_person: Groups, vocab: _Vocabulary) -> list[Section]:  # fmt: skip
+def _event_sections(histories: Histories, ev_person: Groups, vocab: Vocabulary) -> list[Section]:  # fmt: skip
     """Sections of every dose object (with its ``reported_by``), grouped by event."""
     ev = histories.events
     n = len(ev)
@@ -364,14 +257,14 @@ def _mask_ids(keys: npt.NDArray[np.object_]) -> Any:
     """:func:`mask_id` of each key as Arrow text; 18-character ASCII alphanumeric keys by an
     Arrow kernel, the others one by one."""
     if pd.api.types.infer_dtype(keys, skipna=False) != "string":
-        return _texts([mask_id(str(k)) for k in keys])
+        return texts([mask_id(str(k)) for k in keys])
     known = known_text(keys)
     text = known.cast(pa.string()) if known is not None else pa.array(keys, type=pa.string())
     fast = pc.fill_null(pc.match_substring_regex(text, "^[0-9A-Za-z]{18}$"), False)
     masked = pc.utf8_replace_slice(text, start=6, stop=14, replacement="*" * 8)
     if not pc.all(fast).as_py():
         slow = np.flatnonzero(~np.asarray(fast))
-        fixed = _texts([mask_id(k) for k in keys[slow].tolist()])
+        fixed = texts([mask_id(k) for k in keys[slow].tolist()])
         masked = pc.replace_with_mask(masked, pc.invert(fast), fixed)
     return masked
 
@@ -411,7 +304,7 @@ def _positions(person_ids: pd.Series, persons: pd.Index) -> npt.NDArray[np.intp]
     return persons.get_indexer(pd.Index(person_ids))
 
 
-def _identity_sections(identities: pd.DataFrame, persons: pd.Index, vocab: _Vocabulary) -> tuple[Section, Section, Encoded, Encoded]:  # fmt: skip
+def _identity_sections(identities: pd.DataFrame, persons: pd.Index, vocab: Vocabulary) -> tuple[Section, Section, Encoded, Encoded]:  # fmt: skip
     """``records`` and ``identifiers`` items; name and sex per person (as the dict path)."""
     columns = [c for c in IDENTITY_COLUMNS if c in identities]
     pos = _positions(identities[PERSON_ID], persons)
@@ -444,7 +337,7 @@ def _identity_sections(identities: pd.DataFrame, persons: pd.Index, vocab: _Voca
             ids = pd.concat([ids[~several], ordered[["g", "m"]]])
             ids = ids.iloc[np.argsort(ids["g"].to_numpy(), kind="stable")]
         id_group = ids["g"].to_numpy().astype(np.int64)
-        id_items = (ids["m"].to_numpy().astype(np.int64), _json_strings(masks))
+        id_items = (ids["m"].to_numpy().astype(np.int64), json_strings(masks))
     n = len(persons)
 
     def first_valid(column: str, mask: bool) -> Encoded:
@@ -491,7 +384,7 @@ def write_history_lines(
     n = len(persons)
     index = pd.Index(persons[PERSON_ID])
     ev_person = _event_persons(histories, index)
-    vocab = _Vocabulary()
+    vocab = Vocabulary()
     event_sections = _event_sections(histories, ev_person, vocab)
     records, identifiers, name, sex = _identity_sections(identities, index, vocab)
     just = histories.events[JUSTIFIES].to_numpy(dtype=bool)
@@ -528,51 +421,13 @@ def write_history_lines(
         (everyone, [vocab.codes(_render(n, tail))]),
     ]
     vocab.finish()
-    with _Writes(handle) as writes:
+    with Writes(handle) as writes:
         for lo in range(0, n, _CHUNK_PERSONS):
             hi = min(n, lo + _CHUNK_PERSONS)
             first_event, last_event = np.searchsorted(ev_person, [lo, hi])
-            doses, event_of = _interleave(int(first_event), int(last_event), event_sections)
+            doses, event_of = interleave(int(first_event), int(last_event), event_sections)
             dose_person = ev_person[first_event + event_of]
             dose_section = (dose_person, [doses])
-            pieces, _ = _interleave(lo, hi, [*before, dose_section, *after])
+            pieces, _ = interleave(lo, hi, [*before, dose_section, *after])
             writes.put(vocab.gather(pieces))
     return n
-
-
-class _Writes:
-    """Writes chunks of bytes to ``handle`` on a second thread, one chunk at a time, while the
-    caller gathers the next (the write releases the GIL, and so does Arrow's gather).
-
-    At 1M persons the writes of the 1.48 GB took 3.9 s on the second thread (a loaded
-    machine), of which the main thread waited 0.2 s. A text handle (tests, ``io.StringIO``)
-    gets decoded text, written at once.
-    """
-
-    def __init__(self, handle: BinaryIO | TextIO) -> None:
-        self._handle = handle
-        self._text = isinstance(handle, io.TextIOBase)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vaxlink-write")
-        self._pending: Future[int] | None = None
-
-    def put(self, data: memoryview) -> None:
-        """Queue ``data`` (kept alive until written) after the chunk being written."""
-        if self._text:
-            cast(TextIO, self._handle).write(str(data, "utf-8"))
-            return
-        self._wait()
-        self._pending = self._pool.submit(cast(BinaryIO, self._handle).write, data)
-
-    def _wait(self) -> None:
-        if self._pending is not None:
-            self._pending.result()  # (raises the write's error, if any)
-            self._pending = None
-
-    def __enter__(self) -> _Writes:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            self._wait()
-        finally:
-            self._pool.shutdown(wait=True)
