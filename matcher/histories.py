@@ -36,6 +36,7 @@ from matcher.columns import (
     UNKNOWN_SEX,
     VACCINE,
 )
+from matcher.dictionary import is_dictionary
 from matcher.masking import mask_birth_date, mask_id, mask_name
 from matcher.schedules import (
     BOOSTER,
@@ -55,10 +56,16 @@ from matcher.schedules import (
     product_index,
     schedule_products,
 )
-from matcher.sorting import group_order
+from matcher.sorting import group_order, lexsort_codes
 from matcher.vaccines import CATALOGUE, names_inactivated
 
-__all__ = ["Histories", "build_histories", "compare_dose_histories", "history_documents"]
+__all__ = [
+    "HISTORY_COLUMNS",
+    "Histories",
+    "build_histories",
+    "compare_dose_histories",
+    "history_documents",
+]
 
 EVENT_ID: Final = "event_id"
 PRODUCT_NAME: Final = "product_name"
@@ -76,6 +83,26 @@ PRIMARY_COMPLETE_DATE: Final = "primary_complete_date"
 BOOSTER_COUNT: Final = "booster_count"
 DOSE_COUNT: Final = "dose_count"
 REPORT_RANK: Final = "report_rank"  # a report's position in its event (0 = the survivor)
+
+# Every dose column build_histories reads (the link job drops the others before calling it).
+HISTORY_COLUMNS: Final = (
+    PERSON_ID,
+    RECORD_ID,
+    SOURCE,
+    PERSON_REF,
+    DOSE_DATE,
+    DOSE_SEQ,
+    PRODUCT_CODE,
+    VACCINE,
+    LOT_NUMBER,
+    SITE,
+    BIRTH_DATE,
+    BIRTH_DATE_UNUSABLE,
+    NAME,
+    NAME_SIMPLIFIED,
+    ID_KEY,
+    SEX,
+)
 
 _NEIGHBOURS: Final = 4  # reports compared with the next 4 of the same person in date order
 _NEVER: Final = np.iinfo(np.int64).max
@@ -182,19 +209,31 @@ def _merge_reports(
     return label, review, lot
 
 
-def build_histories(
-    doses: pd.DataFrame, *, today: pd.Timestamp, reported_by: bool = True
-) -> Histories:
-    """Merge each person's dose reports into events, number and label them, compute status.
+@dataclass(frozen=True, slots=True, eq=False)
+class _Merged:
+    """Dose events as merged from their reports, in merge order (one value per event).
 
-    ``reported_by=False`` leaves out the events' ``reported_by`` lists (a Python object per
-    report): ``reports`` holds the same facts, and ``write_history_lines`` reads them from
-    there. ``history_documents`` and the FHIR export need the lists.
+    ``rows``: the dose rows of the dated reports grouped by event, preferred report first;
+    ``starts``: each event's first position in ``rows``.
     """
-    person_ids, person_all = pd.factorize(doses[PERSON_ID], sort=True)
-    n_persons = len(person_all)
-    dates = doses[DOSE_DATE].to_numpy(dtype="datetime64[D]")
-    dated = ~np.isnat(dates)
+
+    rows: npt.NDArray[np.intp]
+    starts: npt.NDArray[np.intp]
+    person: npt.NDArray[np.int64]
+    day: npt.NDArray[np.int64]
+    product: npt.NDArray[np.int64]
+    lot: npt.NDArray[np.object_]
+    site: npt.NDArray[np.object_]
+    flags: npt.NDArray[np.int64]
+    administering_source: npt.NDArray[np.object_]
+
+
+def _merge_events(doses: pd.DataFrame, person_ids: npt.NDArray[np.intp], dated: npt.NDArray[np.bool_]) -> _Merged:  # fmt: skip
+    """Each person's dated reports merged into events, with each event's values.
+
+    A function of its own so that its per-report arrays (~20 MB each at 2.5M dose rows) are
+    freed before the events are labelled.
+    """
     source_codes, sources = pd.factorize(doses[SOURCE], use_na_sentinel=True)
     source_codes = source_codes.astype(np.int64)
     site = doses[SITE] if SITE in doses else pd.Series(None, index=doses.index, dtype=object)
@@ -218,8 +257,8 @@ def build_histories(
 
     # Reports with a date, sorted by (person, date, preference) → events.
     rows = np.flatnonzero(dated)
-    day = dates[rows].astype(np.int64)
-    order = np.lexsort((rank[rows], day, person_ids[rows]))
+    day = doses[DOSE_DATE].to_numpy(dtype="datetime64[D]")[rows].astype(np.int64)
+    order = lexsort_codes((rank[rows], day, person_ids[rows]))
     rows, day = rows[order], day[order]
     person = person_ids[rows].astype(np.int64)
     label, review, lot = _merge_reports(
@@ -228,7 +267,7 @@ def build_histories(
     # Group each event's reports (first report's position as key), preferred report first.
     first_pos = np.full(int(label.max()) + 1 if len(label) else 0, len(label), np.int64)
     np.minimum.at(first_pos, label, np.arange(len(label)))
-    pref = np.lexsort((rank[rows], first_pos[label]))
+    pref = lexsort_codes((rank[rows], first_pos[label]))
     rows, day, person, label, review = (
         rows[pref],
         day[pref],
@@ -238,12 +277,10 @@ def build_histories(
     )
     lot = lot[pref]
     starts = np.flatnonzero(np.r_[True, label[1:] != label[:-1]][: len(label)]).astype(np.intp)
-    ev_person, ev_day = person[starts], day[starts]
     ev_prod, has_prod = _first_valid(prod[rows], prod[rows] >= 0, starts)
-    ev_prod = np.where(has_prod, ev_prod, -1)
-    lot_raw = doses[LOT_NUMBER].astype(object).to_numpy()[rows]
+    lot_raw = _taken_objects(doses[LOT_NUMBER], rows)
     ev_lot, has_lot = _first_valid(lot_raw, has_lot_text[rows], starts)
-    site_raw = site.to_numpy(dtype=object)[rows]
+    site_raw = _taken_objects(site, rows)
     ev_site, has_site = _first_valid(site_raw, pd.notna(site_raw), starts)
     ev_flags = np.where(
         np.logical_or.reduceat(review, starts), int(Flag.REVIEW_POSSIBLE_DUPLICATE), 0
@@ -255,21 +292,57 @@ def build_histories(
     single_source = np.maximum.reduceat(source_codes[rows], starts) == np.minimum.reduceat(
         source_codes[rows], starts
     )
-    first_src = doses[SOURCE].astype(object).to_numpy()[rows[starts]]
-    ev_admin = _keep(administering[rows[starts]] | single_source, first_src)
+    first_src = _taken_objects(doses[SOURCE], rows[starts])
+    return _Merged(
+        rows=rows,
+        starts=starts,
+        person=person[starts],
+        day=day[starts],
+        product=np.where(has_prod, ev_prod, -1),
+        lot=_keep(has_lot, ev_lot),
+        site=_keep(has_site, ev_site),
+        flags=ev_flags,
+        administering_source=_keep(administering[rows[starts]] | single_source, first_src),
+    )
+
+
+def _taken_objects(values: pd.Series, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.object_]:
+    """``values.astype(object).to_numpy()[rows]``, without an object array of every row."""
+    return np.asarray(values.array.take(rows).astype(object), dtype=object)
+
+
+def build_histories(
+    doses: pd.DataFrame, *, today: pd.Timestamp, reported_by: bool = True
+) -> Histories:
+    """Merge each person's dose reports into events, number and label them, compute status.
+
+    ``reported_by=False`` leaves out the events' ``reported_by`` lists (a Python object per
+    report): ``reports`` holds the same facts, and ``write_history_lines`` reads them from
+    there. ``history_documents`` and the FHIR export need the lists.
+    """
+    person_ids, person_all = pd.factorize(doses[PERSON_ID], sort=True)
+    n_persons = len(person_all)
+    dated = doses[DOSE_DATE].notna().to_numpy()
+    merged = _merge_events(doses, person_ids, dated)
+    rows, starts = merged.rows, merged.starts
     ends = np.r_[starts[1:], len(rows)]
 
     # Order events by (person, date, product) and apply the schedule rules.
-    ev_order = np.lexsort((ev_prod, ev_day, ev_person))
-    birth = _person_birth_dates(doses, person_ids, n_persons)
-    ev_day_d = ev_day[ev_order].astype("datetime64[D]")
+    ev_order = lexsort_codes((merged.product, merged.day, merged.person))
+    by_person = group_order(person_ids)  # dose rows grouped by person
+    person_starts = np.searchsorted(person_ids[by_person], np.arange(n_persons)).astype(np.intp)
+    birth = _person_birth_dates(doses, by_person, person_starts)
+    ev_person = merged.person[ev_order]
+    ev_day_d = merged.day[ev_order].astype("datetime64[D]")
+    ev_prod = merged.product[ev_order]
     inactivated = np.logical_or.reduceat(names_inactivated(doses[VACCINE])[rows], starts)
-    assumed = schedule_products(ev_person[ev_order], ev_prod[ev_order], inactivated[ev_order])
-    labels = label_doses(ev_person[ev_order], ev_day_d, ev_prod[ev_order], birth, assumed=assumed)
-    flags = ev_flags[ev_order] | labels.flags
-    born = birth[ev_person[ev_order]]
+    assumed = schedule_products(ev_person, ev_prod, inactivated[ev_order])
+    labels = label_doses(ev_person, ev_day_d, ev_prod, birth, assumed=assumed)
+    flags = merged.flags[ev_order] | labels.flags
+    born = birth[ev_person]
     flags[~np.isnat(born) & (ev_day_d < born)] |= Flag.DOSE_BEFORE_BIRTH
     flags[ev_day_d > np.datetime64(today.date(), "D")] |= Flag.DOSE_IN_FUTURE
+    del born
 
     reports_by = (
         _reported_by(doses, rows, starts[ev_order], ends[ev_order]) if reported_by else None
@@ -278,23 +351,23 @@ def build_histories(
     products = [None, *CATALOGUE.values()]
     name_of = np.array([p.name_zh if p else None for p in products], dtype=object)
     maker_of = np.array([p.manufacturer_zh if p else None for p in products], dtype=object)
-    p1 = ev_prod[ev_order] + 1
+    p1 = ev_prod + 1
     events = pd.DataFrame(
         {
-            PERSON_ID: person_all.to_numpy()[ev_person[ev_order]],
+            PERSON_ID: person_all.to_numpy()[ev_person],
             EVENT_ID: event_ids,
             DOSE_DATE: ev_day_d.astype("datetime64[ns]"),
             PRODUCT_CODE: _categorical(p1 - 1, list(CATALOGUE)),
             PRODUCT_NAME: name_of[p1],
             MANUFACTURER: maker_of[p1],
-            VACCINE: doses[VACCINE].astype(object).to_numpy()[rows[starts]][ev_order],
-            LOT_NUMBER: _keep(has_lot, ev_lot)[ev_order],
-            SITE: _keep(has_site, ev_site)[ev_order],
+            VACCINE: _taken_objects(doses[VACCINE], rows[starts[ev_order]]),
+            LOT_NUMBER: merged.lot[ev_order],
+            SITE: merged.site[ev_order],
             DOSE_NUMBER: labels.dose_number,
             KIND: _categorical(labels.is_booster.astype(np.int8), [PRIMARY, BOOSTER]),
             VALID: labels.counts,
             JUSTIFIES: labels.justifies,
-            ADMINISTERING_SOURCE: ev_admin[ev_order],
+            ADMINISTERING_SOURCE: merged.administering_source[ev_order],
             FLAGS: flags,
         },
         copy=False,
@@ -302,7 +375,7 @@ def build_histories(
     if reports_by is not None:
         events.insert(list(events.columns).index(JUSTIFIES) + 1, REPORTED_BY, reports_by)
     reports = _reports_frame(doses, rows, ev_order, starts)
-    persons = _persons_frame(doses, person_ids, person_all, birth, labels, flags, ev_person[ev_order], dated)  # fmt: skip
+    persons = _persons_frame(doses, person_ids, person_all, by_person, person_starts, birth, labels, flags, ev_person, dated)  # fmt: skip
     return Histories(events=events, persons=persons, reports=reports)
 
 
@@ -319,11 +392,10 @@ def _lone_reports(doses: pd.DataFrame, dated: npt.NDArray[np.bool_]) -> npt.NDAr
     return (dated & (per_record[record] == 1)).astype(np.int64)
 
 
-def _person_birth_dates(doses: pd.DataFrame, person_ids: npt.NDArray[np.intp], n_persons: int) -> npt.NDArray[np.datetime64]:  # fmt: skip
-    birth = doses[BIRTH_DATE].to_numpy(dtype="datetime64[D]")
-    order = group_order(person_ids)
-    starts = np.searchsorted(person_ids[order], np.arange(n_persons))
-    values, found = _first_valid(birth[order], ~np.isnat(birth[order]), starts.astype(np.intp))
+def _person_birth_dates(doses: pd.DataFrame, by_person: npt.NDArray[np.intp], person_starts: npt.NDArray[np.intp]) -> npt.NDArray[np.datetime64]:  # fmt: skip
+    """Each person's first known birth date (``by_person``: dose rows grouped by person)."""
+    birth = doses[BIRTH_DATE].to_numpy(dtype="datetime64[D]")[by_person]
+    values, found = _first_valid(birth, ~np.isnat(birth), person_starts)
     return np.where(found, values, np.datetime64("NaT", "D"))
 
 
@@ -359,10 +431,21 @@ def _reports_frame(doses: pd.DataFrame, rows: npt.NDArray[np.intp], ev_order: np
     return out
 
 
+def _value_codes(column: pd.Series) -> npt.NDArray[np.int64]:
+    """Integer codes of a column's values (equal codes for equal values), -1 where missing:
+    comparing them costs a fraction of comparing the values (dictionary codes as they are)."""
+    if is_dictionary(column):
+        return np.asarray(column.array.codes, dtype=np.int64)
+    codes, _ = pd.factorize(column, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64)
+
+
 def _persons_frame(
     doses: pd.DataFrame,
     person_ids: npt.NDArray[np.intp],
     person_all: pd.Index,
+    order: npt.NDArray[np.intp],
+    starts: npt.NDArray[np.intp],
     birth: npt.NDArray[np.datetime64],
     labels: DoseLabels,
     flags: npt.NDArray[np.int64],
@@ -372,8 +455,8 @@ def _persons_frame(
     n_persons = len(person_all)
     p_flags = np.zeros(n_persons, np.int64)
     if len(flags):
-        starts = np.flatnonzero(np.r_[True, ev_person[1:] != ev_person[:-1]])
-        p_flags[ev_person[starts]] = np.bitwise_or.reduceat(flags, starts)
+        first = np.flatnonzero(np.r_[True, ev_person[1:] != ev_person[:-1]])
+        p_flags[ev_person[first]] = np.bitwise_or.reduceat(flags, first)
     p_flags[np.unique(person_ids[~dated])] |= Flag.MISSING_DOSE_DATE
     if BIRTH_DATE_UNUSABLE in doses:
         unusable = doses[BIRTH_DATE_UNUSABLE].to_numpy(dtype=bool)
@@ -381,8 +464,6 @@ def _persons_frame(
     if NAME_SIMPLIFIED in doses and ID_KEY in doses:
         anonymous = doses[NAME_SIMPLIFIED].isna().to_numpy() & doses[ID_KEY].isna().to_numpy()
         p_flags[np.unique(person_ids[anonymous])] |= Flag.IDENTITY_INCOMPLETE
-    order = group_order(person_ids)
-    starts = np.searchsorted(person_ids[order], np.arange(n_persons)).astype(np.intp)
     name_col = NAME_SIMPLIFIED if NAME_SIMPLIFIED in doses else NAME
     sex = doses[SEX].where(doses[SEX] != UNKNOWN_SEX) if SEX in doses else None
     checks = [
@@ -394,8 +475,8 @@ def _persons_frame(
     person_sorted = person_ids[order]
     for _, column, flag in checks:
         if column is not None and n_persons:
-            values = column.to_numpy()[order]
-            valid = ~pd.isna(values)
+            values = _value_codes(column)[order]
+            valid = values >= 0
             first, _ = _first_valid(values, valid, starts)
             differ = valid & (values != first[person_sorted])
             p_flags[np.logical_or.reduceat(differ, starts)] |= flag

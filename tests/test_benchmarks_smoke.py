@@ -172,6 +172,7 @@ def test_report_table_and_child_measurement(tmp_path: Path) -> None:
     assert child.returncode == 0 and child.peak_mb >= 50 and child.wall_s > 0
     rows = [
         {"tool": "vaxlink", "dataset": "d", "total_s": 1.0, "status": "ok", "stages": {"a": 0.5}},
+        {"tool": "vaxlink-ids", "dataset": "d", "total_s": 0.5, "status": "ok"},
         {
             "tool": "splink",
             "dataset": "d",
@@ -185,7 +186,9 @@ def test_report_table_and_child_measurement(tmp_path: Path) -> None:
         },
     ]
     add_ratios(rows)
-    assert rows[1]["vaxlink_time_ratio"] == pytest.approx(0.25)
+    assert rows[2]["vaxlink_time_ratio"] == pytest.approx(0.25)  # the default run
+    assert rows[2]["vaxlink_ids_time_ratio"] == pytest.approx(0.125)
+    assert rows[2]["vaxlink_speedup"] == pytest.approx(4.0)
     header = format_table(rows).splitlines()[0].split("  ")
     assert [h.strip() for h in header if h.strip()] == [
         "tool",
@@ -198,8 +201,11 @@ def test_report_table_and_child_measurement(tmp_path: Path) -> None:
         "recall",
         "F1",
         "vx/peer",
+        "ids/peer",
         "stages (s)",
     ]
+    splink_line = format_table(rows).splitlines()[-1].split()
+    assert splink_line[:2] == ["splink", "d"] and splink_line[-2:] == ["0.25", "0.12"]
 
 
 def test_fastest_run_keeps_every_time_and_the_largest_peak() -> None:

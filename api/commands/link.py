@@ -18,17 +18,19 @@ from api.outputs import pairs_frame, persons_frame, write_csv, write_json
 from api.progress import StageProgress
 from matcher import columns as c
 from matcher.dictionary import sorted_dictionary
-from matcher.histories import Histories, build_histories, compare_dose_histories
+from matcher.frames import with_columns
+from matcher.histories import HISTORY_COLUMNS, Histories, build_histories, compare_dose_histories
+from matcher.history_lines import IDENTITY_COLUMNS, write_history_lines
 from matcher.ingest import read_exports
 from matcher.names import load_tables
 from matcher.normalise import normalise_doses
-from matcher.pipeline import STAGES, run_link
+from matcher.pipeline import STAGES, LinkResult, run_link
 from matcher.scoring import FSModel
 from matcher.settings import MatchSettings
 
 logger = logging.getLogger("vaxlink.link")
 
-# Modules only some runs need (--profile, --generic, histories, FHIR) are imported where used:
+# Modules only some runs need (--profile, --generic, FHIR) are imported where used:
 # start-up time counts in every run.
 
 
@@ -88,7 +90,8 @@ def _run(args: argparse.Namespace, started: float) -> int:
     seconds: dict[str, float] = {}
     peaks: dict[str, float] = {}
 
-    stages = ("read", "normalise", *STAGES, "histories", "write")
+    # "write": the identity outputs; "histories": merged histories and histories.jsonl.
+    stages = ("read", "normalise", *STAGES, "write", "histories")
     # The name tables (~0.2 s of loading) load while Arrow parses the files.
     threading.Thread(target=load_tables, name="vaxlink-tables", daemon=True).start()
     with StageProgress(stages, description="link") as progress:
@@ -117,22 +120,6 @@ def _run(args: argparse.Namespace, started: float) -> int:
         seconds.update(result.stage_seconds)
         peaks.update(result.stage_peak_rss_mb)
 
-        progress.advance("histories")
-        t0 = time.perf_counter()
-        n_doses = len(doses)
-        histories: Histories | None = None
-        if args.histories:
-            # Dictionary-encoded (categories in text order): grouping 2.5M dose rows by person
-            # works on integer codes.
-            person_of_record = sorted_dictionary(result.records[c.PERSON_ID])
-            doses[c.PERSON_ID] = person_of_record.iloc[result.dose_record_ids].reset_index(
-                drop=True
-            )
-            doses[c.RECORD_ID] = result.dose_record_ids
-            histories = build_histories(doses, today=today, reported_by=args.format == "fhir")
-        del doses
-        seconds["histories"], peaks["histories"] = round(time.perf_counter() - t0, 3), _peak_mb()
-
         progress.advance("write")
         t0 = time.perf_counter()
         write_csv(persons_frame(result.records), out / "persons.csv")
@@ -141,9 +128,18 @@ def _run(args: argparse.Namespace, started: float) -> int:
         write_csv(rejects, out / "rejects.csv")
         write_csv(issues, out / "field_issues.csv")
         result.model.save(out / "model.json")
-        if histories is not None:
-            _write_histories(out, histories, result.records, fhir=args.format == "fhir")
         seconds["write"], peaks["write"] = round(time.perf_counter() - t0, 3), _peak_mb()
+
+        progress.advance("histories")
+        t0 = time.perf_counter()
+        n_doses = len(doses)
+        histories: Histories | None = None
+        if args.histories:
+            fhir = args.format == "fhir"
+            histories, identities = _histories(doses, result, today, fhir=fhir)
+            del doses
+            _write_histories(out, histories, identities, fhir=fhir)
+        seconds["histories"], peaks["histories"] = round(time.perf_counter() - t0, 3), _peak_mb()
 
     summary = {
         "inputs": [str(p) for p in args.inputs],
@@ -200,6 +196,29 @@ def _run_generic(args: argparse.Namespace, out: Path) -> int:
     return 0
 
 
+def _histories(
+    doses: pd.DataFrame, result: LinkResult, today: pd.Timestamp, *, fhir: bool
+) -> tuple[Histories, pd.DataFrame]:
+    """Merged histories of the linked persons, and the identities to write them with.
+
+    ``doses`` and ``result.records`` are first cut, in place, to the columns the histories
+    and their writer read (the identity outputs are written by then), so the memory the other
+    columns held (~300 MB at 1M persons) is reused here, where the job's peak is reached.
+    """
+    records = result.records
+    records.drop(columns=[k for k in records if k not in IDENTITY_COLUMNS], inplace=True)
+    doses.drop(columns=[k for k in doses if k not in HISTORY_COLUMNS], inplace=True)
+    # Dictionary-encoded (categories in text order): grouping 2.5M dose rows by person works
+    # on integer codes, and the jsonl writer finds each record's person by its code.
+    person_of_record = sorted_dictionary(records[c.PERSON_ID])
+    doses[c.PERSON_ID] = person_of_record.iloc[result.dose_record_ids].reset_index(drop=True)
+    doses[c.RECORD_ID] = result.dose_record_ids
+    histories = build_histories(doses, today=today, reported_by=fhir)
+    if fhir:
+        return histories, records
+    return histories, with_columns(records, {c.PERSON_ID: person_of_record.array})
+
+
 def _write_histories(
     out: Path,
     histories: Histories,
@@ -209,9 +228,7 @@ def _write_histories(
 ) -> None:
     """histories.jsonl (one person a line) and, with ``fhir``, histories.fhir.jsonl (Bundles)."""
     if not fhir:
-        from matcher.history_lines import write_history_lines
-
-        with (out / "histories.jsonl").open("w", encoding="utf-8") as handle:
+        with (out / "histories.jsonl").open("wb") as handle:  # UTF-8 bytes
             write_history_lines(histories, records, handle)
         return
     from matcher.fhir import fhir_bundle
