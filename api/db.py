@@ -103,7 +103,8 @@ def _sqlite_lock_path(url: str) -> Path | None:
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    # hide_parameters: values (names, ID numbers) never appear in the text of a database error
+    kwargs: dict[str, Any] = {"echo": echo, "future": True, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":

@@ -99,7 +99,7 @@ async def _ingest(
     except BatchFailed as exc:
         metrics.batch("failed")
         return JSONResponse(  # type: ignore[return-value]
-            status_code=500,
+            status_code=503 if exc.unavailable else 500,
             content={"batch_id": exc.batch_id, "status": "failed", "detail": str(exc)},
         )
     finally:
