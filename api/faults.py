@@ -9,6 +9,7 @@ and ``benchmarks/crash_upload.py`` use it to crash the real service at chosen mo
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -16,6 +17,7 @@ import time
 from dataclasses import dataclass
 
 ENV = "VAXLINK_FAULT_POINT"
+logger = logging.getLogger("vaxlink.faults")
 # The stages of one upload, in order (``reached`` accepts only these names).
 POINTS = (
     "upload.staged",  # the request body copied to the temp file
@@ -67,6 +69,8 @@ def reached(name: str) -> None:
         if rule.action == "kill":
             os.kill(os.getpid(), signal.SIGKILL)
         elif rule.action.startswith("sleep:"):
-            time.sleep(float(rule.action.removeprefix("sleep:")))
+            seconds = float(rule.action.removeprefix("sleep:"))
+            logger.warning("fault point %s: stalling %.1f s", name, seconds)
+            time.sleep(seconds)
         else:
             raise ValueError(f"{ENV}: unknown action {rule.action!r} (kill or sleep:SECONDS)")
