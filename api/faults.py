@@ -1,9 +1,10 @@
 """Fault points for crash tests: ``VAXLINK_FAULT_POINT`` kills (or stalls) the process at a stage.
 
 Inert unless the variable is set. Its value is a comma-separated list of ``name[@n][=action]``:
-the n-th time (default the first) the code reaches ``reached(name)`` in this process, the
-action runs — ``kill`` (default: SIGKILL to this process, as ``kill -9`` from outside) or
-``sleep:SECONDS`` (a stall, e.g. while a test restarts the database). ``tests/reliability``
+the n-th time (default the first; ``*`` every time) the code reaches ``reached(name)`` in
+this process, the action runs — ``kill`` (default: SIGKILL to this process, as ``kill -9``
+from outside), ``sleep:SECONDS`` (a stall, e.g. while a test restarts the database) or
+``log`` (a log line naming the stage, to tell where a kill from outside landed). ``tests/reliability``
 and ``benchmarks/crash_upload.py`` use it to crash the real service at chosen moments.
 """
 
@@ -37,7 +38,7 @@ POINTS = (
 @dataclass(frozen=True, slots=True)
 class _Rule:
     name: str
-    nth: int
+    nth: int  # 0: every time
     action: str
 
 
@@ -48,7 +49,7 @@ def _parse(spec: str) -> list[_Rule]:
         name, _, nth = head.partition("@")
         if name not in POINTS:
             raise ValueError(f"{ENV}: unknown fault point {name!r} (known: {', '.join(POINTS)})")
-        rules.append(_Rule(name, int(nth or 1), action or "kill"))
+        rules.append(_Rule(name, 0 if nth == "*" else int(nth or 1), action or "kill"))
     return rules
 
 
@@ -64,9 +65,11 @@ def reached(name: str) -> None:
     with _lock:
         _counts[name] = count = _counts.get(name, 0) + 1
     for rule in _parse(spec):
-        if rule.name != name or rule.nth != count:
+        if rule.name != name or rule.nth not in (0, count):
             continue
-        if rule.action == "kill":
+        if rule.action == "log":
+            logger.info("fault point %s reached (%d)", name, count)
+        elif rule.action == "kill":
             os.kill(os.getpid(), signal.SIGKILL)
         elif rule.action.startswith("sleep:"):
             seconds = float(rule.action.removeprefix("sleep:"))

@@ -82,10 +82,9 @@ class NormaliseResult:
     rejects: pd.DataFrame
 
 
-def _blank(values: pd.Series) -> npt.NDArray[np.bool_]:
-    """True where a cell is missing or only whitespace (checked once per distinct value)."""
+def _distinct_text(values: pd.Series) -> tuple[npt.NDArray[np.intp], Any]:
+    """Codes (-1 missing) and the Arrow text of the distinct values of a text column."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     codes, uniques = distinct(values)
     text = known_text(uniques)
@@ -93,9 +92,31 @@ def _blank(values: pd.Series) -> npt.NDArray[np.bool_]:
         if pd.api.types.infer_dtype(uniques, skipna=False) != "string":
             uniques = np.array([u if isinstance(u, str) else str(u) for u in uniques], dtype=object)
         text = pa.array(uniques, type=pa.string())
+    return codes, text
+
+
+def _blank(values: pd.Series) -> npt.NDArray[np.bool_]:
+    """True where a cell is missing or only whitespace (checked once per distinct value)."""
+    import pyarrow.compute as pc
+
+    codes, text = _distinct_text(values)
     empty = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0)
     blank = np.append(np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool), True)
     return blank[codes]
+
+
+# Longer cells are rejected before they are normalised: no name or reference is this long,
+# and one 1 MB name would take the name keys half a minute.
+MAX_CHARS: Final[dict[str, int]] = {NAME: 100, c.PERSON_REF: 100}
+
+
+def _longer_than(values: pd.Series, limit: int) -> npt.NDArray[np.bool_]:
+    """True where a cell has more than ``limit`` characters (once per distinct value)."""
+    import pyarrow.compute as pc
+
+    codes, text = _distinct_text(values)
+    long = pc.greater(pc.utf8_length(text), limit)
+    return np.append(np.asarray(long.to_numpy(zero_copy_only=False), dtype=bool), False)[codes]
 
 
 def safe_text(text: str) -> str:
@@ -186,11 +207,17 @@ def _normalise_rest(
     birth_dates, birth_reason = parse_dates(canonical[BIRTH_DATE], latest=today)
     bad_birth = birth_dates.isna().to_numpy() & birth_reason.notna().to_numpy()
 
+    too_long = {col: _longer_than(canonical[col], limit) for col, limit in MAX_CHARS.items()}
     bad = bad_source | no_person | bad_dose | bad_birth
+    for flags in too_long.values():
+        bad |= flags
     rejects = _rejects(
         frame,
         bad=bad,
         checks=[
+            *((col, flags, lambda i, col=col: pd.Series(
+                f"{col} longer than {MAX_CHARS[col]} characters", index=i))
+              for col, flags in too_long.items()),
             (SOURCE, bad_source, lambda i: "source " + _scrubbed(_text(source, i).fillna(""))
              .map(repr) + " is not a 2-digit province code"),
             (NAME, no_person, lambda i: pd.Series("neither name nor ID number", index=i)),
@@ -205,6 +232,9 @@ def _normalise_rest(
     if not all_kept:  # drop rejected rows before the per-row outputs are built
         canonical = {col: _rows(series, keep) for col, series in canonical.items()}
         dose_dates, birth_dates = _rows(dose_dates, keep), _rows(birth_dates, keep)
+        for col, flags in too_long.items():  # the long values leave the categories too
+            if flags.any() and isinstance(canonical[col].dtype, pd.CategoricalDtype):
+                canonical[col] = canonical[col].cat.remove_unused_categories()
 
     columns: dict[str, pd.Series | npt.NDArray[Any]] = {}
     derived = [normalise_names(canonical[NAME]), map_vaccines(canonical[VACCINE])]

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from api import repository as repo
 from api.auth import Role
-from api.deps import Admin, SessionDep, SettingsDep
+from api.deps import Admin, Offset, SessionDep, SettingsDep
 from api.linkage import link_scope
 from api.schemas import AuditList, KeyCreate, KeyPublic, RelinkPublic
 
@@ -55,7 +55,7 @@ def audit(
     person_id: str | None = None,
     action: str | None = None,
     since: dt.datetime | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditList:
     """Who read or changed what, about whom, when and why."""
