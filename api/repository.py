@@ -84,6 +84,20 @@ def create_key(*, session: Session, role: Role, province: str | None, label: str
     )  # fmt: skip
 
 
+def revoke_key(*, session: Session, key_id: int) -> KeyPublic | None:
+    """Mark a key revoked (it stays on record); None when there is no such key."""
+    row = session.get(m.ApiKey, key_id)
+    if row is None:
+        return None
+    if row.revoked_at is None:
+        row.revoked_at = m.utcnow()
+        session.flush()
+    return KeyPublic(
+        key_id=row.id, role=Role(row.role), province=row.province, label=row.label,
+        prefix=row.prefix, created_at=row.created_at, revoked_at=row.revoked_at,
+    )  # fmt: skip
+
+
 def principal_for_token(*, session: Session | Connection, token: str) -> Principal | None:
     """The caller owning ``token``, or None for unknown or revoked keys."""
     return principal_for_hash(session=session, key_hash=hash_token(token))

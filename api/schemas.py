@@ -233,6 +233,7 @@ class KeyPublic(BaseModel):
     prefix: str
     created_at: datetime
     token: str | None = None
+    revoked_at: datetime | None = None
 
 
 class RelinkPublic(BaseModel):
