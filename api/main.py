@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -82,6 +84,13 @@ def database_unavailable(_request: Request, exc: Exception) -> Response:
     )  # fmt: skip
 
 
+async def invalid_request(_request: Request, exc: Exception) -> Response:
+    """422 naming each wrong field and why, without echoing its value (ID numbers, names)."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [{k: v for k, v in e.items() if k not in ("input", "url")} for e in exc.errors()]
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A configured app; the schema is migrated at start-up unless disabled."""
     settings = settings or get_settings()
@@ -115,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.mount("/review/static", StaticFiles(directory=STATIC_DIR), name="review-static")
     app.add_exception_handler(LoginRequired, review_pages.login_redirect)
+    app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(OperationalError, database_unavailable)
     app.add_exception_handler(InterfaceError, database_unavailable)
 

@@ -258,6 +258,7 @@ def ingest_batch(
             )  # fmt: skip
             faults.reached("batch.committing")
         faults.reached("batch.committed")
+        logger.debug("batch %s done: %s", batch_id, result.counts.model_dump())
         return result
     except Exception as exc:
         message = f"{type(exc).__name__}: {_first_line(exc)}"

@@ -77,6 +77,7 @@ class LiveServer:
     work: Path
     env: dict[str, str] = field(default_factory=dict)
     workers: int = 1
+    verbose: bool = False  # ``vaxlink -v serve``: DEBUG logging
     proc: subprocess.Popen[bytes] | None = None
     base: str = ""
     log_path: Path | None = None
@@ -92,8 +93,8 @@ class LiveServer:
             env["VAXLINK_FAULT_POINT"] = fault
         self.starts += 1
         self.log_path = self.work / f"server-{self.starts}.log"
-        cmd = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1",
-               "--port", str(port), "--workers", str(self.workers)]  # fmt: skip
+        cmd = [sys.executable, "-m", "api.cli", *(["-v"] if self.verbose else []), "serve",
+               "--host", "127.0.0.1", "--port", str(port), "--workers", str(self.workers)]  # fmt: skip
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                          cwd=ROOT, start_new_session=True)  # fmt: skip
@@ -409,3 +410,36 @@ def differences(state: dict[str, Any], reference: dict[str, Any]) -> list[str]:
     if state["batches"].get("done") != reference["batches"].get("done"):
         out.append(f"done batches {state['batches']} vs {reference['batches']}")
     return out
+
+
+def reference_store(url: str, files: list[tuple[str, bytes]]) -> dict[str, Any]:
+    """The store after uploading ``files`` in order through the upload code in this process
+    (no server, never crashed): what a crashed or concurrent run must end up equal to."""
+    import io
+
+    from api.auth import Principal
+    from api.uploads import ingest_batch, stage_stream
+    from matcher.settings import MatchSettings
+
+    matching = MatchSettings(u_sample_pairs=int(FAST_ENV["VAXLINK_MATCHING__U_SAMPLE_PAIRS"]),
+                             em_max_pairs=int(FAST_ENV["VAXLINK_MATCHING__EM_MAX_PAIRS"]))  # fmt: skip
+    work = Path(tempfile.mkdtemp(prefix="vaxlink-reference-"))
+    settings = Settings(database_url=url, matching=matching, upload_dir=work)
+    database = Database(settings)
+    database.migrate()
+    principals = {}
+    with database.transaction() as session:
+        for who, role, province in KEYS:
+            key = repo.create_key(session=session, role=role, province=province, label=who)
+            principals[who] = Principal(key.key_id, role, province, who)
+    for who, content in files:
+        province = principals[who].province or ""
+        staged = stage_stream(io.BytesIO(content), filename=f"{who}.csv", province=province,
+                              settings=settings)  # fmt: skip
+        try:
+            assert ingest_batch(database, settings, principals[who], staged).status == "done"
+        finally:
+            staged.cleanup()
+    database.dispose()
+    shutil.rmtree(work, ignore_errors=True)
+    return store_state(url)
