@@ -206,6 +206,9 @@ def _claim(
         except IntegrityError:  # another process claimed the key between the read and insert
             batch_owner.end(batch_id)
             continue
+        except BaseException:
+            batch_owner.end(batch_id)
+            raise
         batch_owner.end(batch_id)
         if earlier is not None and (earlier.status == "done" or time.monotonic() > deadline):
             return earlier
