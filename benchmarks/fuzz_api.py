@@ -244,10 +244,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             try:
                 server, tokens = seeded_service(work, url)
                 started = time.monotonic()
-                report = fuzz(server.base, tokens, cases=args.cases, seed=args.seed,
-                              ids=known_ids(url))  # fmt: skip
+                try:
+                    report = fuzz(server.base, tokens, cases=args.cases, seed=args.seed,
+                                  ids=known_ids(url))  # fmt: skip
+                finally:
+                    server.stop()
                 result = {**report.as_dict(), "seconds": round(time.monotonic() - started, 1)}
-                server.stop()
                 tracebacks_in_log = len(TRACEBACK.findall(server.output()))
                 result["tracebacks_in_server_log"] = tracebacks_in_log
             finally:

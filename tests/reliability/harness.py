@@ -3,6 +3,7 @@ store checks of the crash tests; shared by ``tests/reliability`` and the benchma
 
 from __future__ import annotations
 
+import atexit
 import glob
 import json
 import os
@@ -78,6 +79,7 @@ class LiveServer:
     env: dict[str, str] = field(default_factory=dict)
     workers: int = 1
     verbose: bool = False  # ``vaxlink -v serve``: DEBUG logging
+    fast: bool = True  # the tests' small training samples (FAST_ENV); False: the defaults
     proc: subprocess.Popen[bytes] | None = None
     base: str = ""
     log_path: Path | None = None
@@ -86,7 +88,8 @@ class LiveServer:
     def start(self, *, fault: str | None = None, timeout: float = 60.0) -> None:
         """Start (or restart) the server; ``fault`` sets ``VAXLINK_FAULT_POINT``."""
         port = free_port()
-        env = {**os.environ, **FAST_ENV, **self.env, "VAXLINK_DATABASE_URL": self.url,
+        env = {**os.environ, **(FAST_ENV if self.fast else {}), **self.env,
+               "VAXLINK_DATABASE_URL": self.url,
                "VAXLINK_UPLOAD_DIR": str(self.work), "PYTHONUNBUFFERED": "1"}  # fmt: skip
         env.pop("VAXLINK_FAULT_POINT", None)
         if fault:
@@ -98,6 +101,7 @@ class LiveServer:
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                          cwd=ROOT, start_new_session=True)  # fmt: skip
+        atexit.register(self.kill)  # never left running by a test or benchmark that failed
         self.base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
