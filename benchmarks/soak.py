@@ -10,7 +10,9 @@ batch links.
    batches and the review queue, and an uploader posting a fresh 300-row batch (new
    registrations of stored persons and new persons) every 20 s. Errors are answers ≥ 500,
    unexpected statuses and failed connections; p99 latency per minute; the server's resident
-   memory (``VmRSS``) sampled every 5 s — start (after the first minute's warm-up) vs end.
+   memory sampled every 5 s — start (after the first minute's warm-up) vs end — in all
+   (``VmRSS``) and its heap part (``RssAnon``; the rest is mapped files, on SQLite mostly its
+   memory-mapped database, which grows with the store).
 
 Run: ``nice python -m benchmarks.soak --minutes 10 --out benchmarks/results/soak-sqlite.json``.
 """
@@ -54,10 +56,11 @@ class Samples:
                 self.errors.append(f"{kind} {status} {note}"[:300])
 
 
-def rss_kb(pid: int) -> int:
-    """Resident memory of a process in kB (Linux ``/proc``)."""
+def rss_kb(pid: int, field_name: str = "VmRSS") -> int:
+    """Resident memory of a process in kB (Linux ``/proc``): ``VmRSS`` in all, ``RssAnon``
+    (heap: what a leak grows) or ``RssFile`` (mapped files: SQLite's mmap of the database)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field_name}:"):
             return int(line.split()[1])
     return 0
 
@@ -95,8 +98,11 @@ def query_client(base: str, token: str, identities: list[dict[str, str]], stop: 
 
 
 def fresh_batch(synthetic: Synthetic, round_no: int, rows: int = 300) -> bytes:
-    """Province 44 rows: new registrations (refs of this round) of stored persons."""
-    part = synthetic.doses[synthetic.doses["source"] == "11"].head(rows).copy()
+    """Province 44 rows: new registrations (refs of this round) of stored persons, other
+    persons each round (a daily batch, not the same persons ever more often)."""
+    pool = synthetic.doses[synthetic.doses["source"] == "11"]
+    start = (round_no * rows) % max(1, len(pool) - rows)
+    part = pool.iloc[start : start + rows].copy()
     part["source"] = "44"
     part["person_ref"] = f"S{round_no:04d}-" + part["person_ref"].astype(str)
     part["dose_date"] = (pd.Timestamp("2022-01-01") + pd.Timedelta(days=round_no)).strftime(
@@ -148,6 +154,7 @@ def soak(server: harness.LiveServer, tokens: dict[str, str], synthetic: Syntheti
     samples = Samples()
     stop = threading.Event()
     memory: list[tuple[float, int]] = []
+    heap: list[tuple[float, int]] = []
     threads = [threading.Thread(target=query_client, args=(server.base, tokens["aggregator"],
                identities, stop, samples, i * 31)) for i in range(8)]  # fmt: skip
 
@@ -185,7 +192,9 @@ def soak(server: harness.LiveServer, tokens: dict[str, str], synthetic: Syntheti
 
     def sampler() -> None:
         while not stop.wait(5):
-            memory.append((round(time.monotonic() - samples.started, 1), rss_kb(pid)))
+            at = round(time.monotonic() - samples.started, 1)
+            memory.append((at, rss_kb(pid)))
+            heap.append((at, rss_kb(pid, "RssAnon")))
 
     extra = [threading.Thread(target=f) for f in (reader, uploader, sampler)]
     for t in threads + extra:
@@ -206,6 +215,8 @@ def soak(server: harness.LiveServer, tokens: dict[str, str], synthetic: Syntheti
                            "p99_ms": round(pct(lat, 0.99) * 1000, 1)})  # fmt: skip
     warm = [kb for t, kb in memory if t >= 60] or [kb for _, kb in memory]
     start_kb, end_kb = (warm[0], warm[-1]) if warm else (0, 0)
+    warm_heap = [kb for t, kb in heap if t >= 60] or [kb for _, kb in heap]
+    heap_start, heap_end = (warm_heap[0], warm_heap[-1]) if warm_heap else (0, 0)
     kinds: dict[str, int] = {}
     for _, k, _, _ in samples.rows:
         kinds[k] = kinds.get(k, 0) + 1
@@ -218,6 +229,9 @@ def soak(server: harness.LiveServer, tokens: dict[str, str], synthetic: Syntheti
         "rss_mb_start": round(start_kb / 1024, 1), "rss_mb_end": round(end_kb / 1024, 1),
         "rss_drift_pct": round(100 * (end_kb - start_kb) / start_kb, 1) if start_kb else None,
         "rss_mb_max": round(max((kb for _, kb in memory), default=0) / 1024, 1),
+        "heap_mb_start": round(heap_start / 1024, 1), "heap_mb_end": round(heap_end / 1024, 1),
+        "heap_drift_pct": round(100 * (heap_end - heap_start) / heap_start, 1) if heap_start else None,
+        "heap_samples": heap,
         "rss_samples": memory,
     }  # fmt: skip
 
