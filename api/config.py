@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=200 * 1024 * 1024, ge=1024, description="largest accepted upload (413 above)"
     )
+    duplicate_wait_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description="how long an upload waits for the same file being applied by another request",
+    )
     upload_dir: Path | None = Field(
         default=None, description="folder for upload temp files (system temp dir when unset)"
     )

@@ -103,12 +103,20 @@ def _sqlite_lock_path(url: str) -> Path | None:
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    # hide_parameters: values (names, ID numbers) never appear in the text of a database error
+    kwargs: dict[str, Any] = {"echo": echo, "future": True, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        # cached_statements: sqlite3 keeps this many prepared statements per connection (128 by
+        # default); IN lists of many lengths (up to 32k placeholders each) made them a heap
+        # that grew with every job on each pooled connection
+        kwargs["connect_args"] = {
+            "check_same_thread": False,
+            "timeout": 30,
+            "cached_statements": 32,
+        }
         if database and database != ":memory:":
             # Up to anyio's 40 worker threads share the pool: connections beyond it would be
             # opened and closed per request, each with a cold page cache.

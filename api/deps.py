@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -136,3 +136,9 @@ Aggregator = Annotated[Principal, Depends(require_role(Role.AGGREGATOR))]
 PersonReader = Annotated[Principal, Depends(require_role(Role.AGGREGATOR, Role.AUDITOR))]
 Auditor = Annotated[Principal, Depends(require_role(Role.AUDITOR))]
 Admin = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+
+
+# Database integers are 64-bit: larger numbers in a path or query are a 422, not a driver error.
+MAX_DB_INT = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_DB_INT, description="a stored row's id")]
+Offset = Annotated[int, Query(ge=0, le=MAX_DB_INT, description="rows to skip")]

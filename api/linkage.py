@@ -20,7 +20,7 @@ import orjson
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from api import bulk
+from api import bulk, faults
 from api import repository as repo
 from matcher import columns as c
 from matcher import persons as p
@@ -266,6 +266,7 @@ def link_scope(
             doses, settings, model=model, same=same, different=different,
             name_counts=counts, total_records=total,
         )  # fmt: skip
+        faults.reached("link.scored")
         if model is None and usable(outcome.model):
             repo.save_model(
                 session=session,
@@ -399,6 +400,7 @@ def _persist(
         with_pid = doses.take(keep).assign(**{c.PERSON_ID: pid_of_dose[keep]})
         written = {r: pid for r, pid in assignments.items() if old.get(r) != pid}
     documents = person_documents(with_pid, today=today)
+    faults.reached("relink.histories" if old is None else "link.histories")
     sizes = records[c.PERSON_ID].value_counts().to_dict()
     persons = {pid: (int(sizes[pid]), document_json(doc)) for pid, doc in documents.items()}
     review = outcome.pairs[outcome.pairs[DECISION] == Decision.REVIEW.value]
@@ -428,6 +430,7 @@ def _persist(
         everything=summaries is not None,
         summaries=summaries,
     )
+    faults.reached("link.persisted")
 
 
 def changed_persons(new: dict[int, str], old: dict[int, str | None], seeds: set[int]) -> set[str]:

@@ -8,7 +8,7 @@ from matcher.masking import scrub_text
 
 
 class MaskingFilter(logging.Filter):
-    """Replace ID- and phone-like substrings in every record's final message."""
+    """Replace ID- and phone-like substrings in every record's final message and traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -16,7 +16,14 @@ class MaskingFilter(logging.Filter):
         if masked != message or record.args:
             record.msg = masked
             record.args = None
+        if record.exc_info and not record.exc_text:
+            # a traceback's exception text may quote values: formatted and masked here, and the
+            # formatter uses this text instead of formatting the exception again
+            record.exc_text = scrub_text(_FORMATTER.formatException(record.exc_info))
         return True
+
+
+_FORMATTER = logging.Formatter()
 
 
 def configure_logging(*, verbose: bool = False) -> None:

@@ -8,8 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import Settings, get_settings
@@ -19,6 +23,7 @@ from api.metrics import Metrics
 from api.rate_limit import FailureLimiter
 from api.review_auth import LoginRequired
 from api.routes import admin, batches, ops, persons, review_api, review_pages, reviews
+from api.uploads import recover_interrupted
 
 logger = logging.getLogger("vaxlink.api")
 STATIC_DIR = Path(__file__).with_name("static")
@@ -70,12 +75,29 @@ class ObserveRequests:
             logger.info("%s %s %d %.1fms", method, route, status, seconds * 1000)
 
 
+def database_unavailable(_request: Request, exc: Exception) -> Response:
+    """The database could not be reached (down, restarting): 503, try again shortly."""
+    logger.warning("database unavailable: %s", type(exc).__name__)
+    return JSONResponse(
+        {"detail": "database unavailable; try again shortly"}, status_code=503,
+        headers={"Retry-After": "5"},
+    )  # fmt: skip
+
+
+async def invalid_request(_request: Request, exc: Exception) -> Response:
+    """422 naming each wrong field and why, without echoing its value (ID numbers, names)."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [{k: v for k, v in e.items() if k not in ("input", "url")} for e in exc.errors()]
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A configured app; the schema is migrated at start-up unless disabled."""
     settings = settings or get_settings()
     database = Database(settings)
     if settings.migrate_on_start:
         database.migrate()
+        recover_interrupted(database)  # batches a killed process left ``processing``
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -102,6 +124,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.mount("/review/static", StaticFiles(directory=STATIC_DIR), name="review-static")
     app.add_exception_handler(LoginRequired, review_pages.login_redirect)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(OperationalError, database_unavailable)
+    app.add_exception_handler(InterfaceError, database_unavailable)
 
     app.add_middleware(ObserveRequests, metrics=app.state.metrics)
     return app

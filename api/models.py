@@ -46,7 +46,9 @@ class ApiKey(Base):
 
 
 class Batch(Base):
-    """One upload. ``dedup_key`` (content SHA-256) is set only once the batch is applied."""
+    """One upload. ``dedup_key`` (province + content SHA-256) is held while the batch is
+    ``processing`` or ``done`` (a second upload of the same content finds it) and cleared when
+    it fails; ``worker`` names the process applying it (``api.batch_owner``)."""
 
     __tablename__ = "batches"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -62,6 +64,7 @@ class Batch(Base):
     persons_linked: Mapped[int] = mapped_column(Integer, default=0)
     persons_review: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    worker: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -84,6 +84,20 @@ def create_key(*, session: Session, role: Role, province: str | None, label: str
     )  # fmt: skip
 
 
+def revoke_key(*, session: Session, key_id: int) -> KeyPublic | None:
+    """Mark a key revoked (it stays on record); None when there is no such key."""
+    row = session.get(m.ApiKey, key_id)
+    if row is None:
+        return None
+    if row.revoked_at is None:
+        row.revoked_at = m.utcnow()
+        session.flush()
+    return KeyPublic(
+        key_id=row.id, role=Role(row.role), province=row.province, label=row.label,
+        prefix=row.prefix, created_at=row.created_at, revoked_at=row.revoked_at,
+    )  # fmt: skip
+
+
 def principal_for_token(*, session: Session | Connection, token: str) -> Principal | None:
     """The caller owning ``token``, or None for unknown or revoked keys."""
     return principal_for_hash(session=session, key_hash=hash_token(token))
@@ -123,9 +137,17 @@ def _batch_public(row: m.Batch, *, duplicate: bool = False) -> BatchPublic:
 
 
 def batch_by_content(*, session: Session, dedup_key: str) -> BatchPublic | None:
-    """The applied batch with this deduplication key (province + content hash), if any."""
+    """The batch holding this deduplication key (province + content hash), if any: a done
+    one, or one still ``processing`` (see ``batch_claim`` for its owner)."""
     row = session.scalar(select(m.Batch).where(m.Batch.dedup_key == dedup_key))
     return None if row is None else _batch_public(row, duplicate=True)
+
+
+def batch_claim(*, session: Session, dedup_key: str) -> tuple[str, str, str | None] | None:
+    """(batch id, status, worker) of the batch holding this deduplication key, if any."""
+    stmt = select(m.Batch.id, m.Batch.status, m.Batch.worker).where(m.Batch.dedup_key == dedup_key)
+    row = session.execute(stmt).first()
+    return None if row is None else (row.id, row.status, row.worker)
 
 
 def get_batch(*, session: Session, batch_id: str) -> BatchPublic | None:
@@ -137,30 +159,43 @@ def get_batch(*, session: Session, batch_id: str) -> BatchPublic | None:
 def create_batch(
     *, session: Session, batch_id: str, province: str, sha256: str, filename: str,
     key_id: int | None, status: str = "processing", error: str | None = None,
+    dedup_key: str | None = None, worker: str | None = None,
 ) -> None:  # fmt: skip
-    """Insert a batch row."""
+    """Insert a batch row (``dedup_key`` set: a second one with that key fails to insert)."""
     session.add(
         m.Batch(
             id=batch_id, province=province, content_sha256=sha256, filename=filename[:255],
-            status=status, created_by=key_id, error=error,
+            status=status, created_by=key_id, error=error, dedup_key=dedup_key, worker=worker,
             finished_at=m.utcnow() if status in ("done", "failed") else None,
         )
     )  # fmt: skip
     session.flush()
 
 
-def finish_batch(
-    *, session: Session, batch_id: str, dedup_key: str, counts: BatchCounts
-) -> BatchPublic:
-    """Mark a batch done with its counts; from now on its key deduplicates."""
+def finish_batch(*, session: Session, batch_id: str, counts: BatchCounts) -> BatchPublic:
+    """Mark a batch done with its counts (it keeps its deduplication key)."""
     row = session.get_one(m.Batch, batch_id)
     row.status = "done"
-    row.dedup_key = dedup_key
     row.finished_at = m.utcnow()
     for key, value in counts.model_dump().items():
         setattr(row, key, value)
     session.flush()
     return _batch_public(row)
+
+
+def fail_batch(*, session: Session, batch_id: str, error: str) -> None:
+    """Mark a batch failed and free its deduplication key (the file may be uploaded again)."""
+    session.execute(
+        update(m.Batch)
+        .where(m.Batch.id == batch_id, m.Batch.status != "done")
+        .values(status="failed", dedup_key=None, error=error[:2000], finished_at=m.utcnow())
+    )
+
+
+def processing_batches(*, session: Session) -> list[tuple[str, str | None]]:
+    """(batch id, worker) of every batch still marked ``processing``."""
+    stmt = select(m.Batch.id, m.Batch.worker).where(m.Batch.status == "processing")
+    return [(str(i), w) for i, w in session.execute(stmt)]
 
 
 def insert_rejects(*, session: Session, batch_id: str, rejects: pd.DataFrame) -> None:

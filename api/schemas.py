@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -160,7 +160,9 @@ class SplitCreate(BaseModel):
     """Records to separate from a person (record ids from GET /v1/persons/{id})."""
 
     model_config = ConfigDict(extra="forbid")
-    record_ids: list[int] = Field(min_length=1)
+    record_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+        min_length=1, max_length=10_000
+    )
     reason: str = Field(min_length=1, max_length=2000)
 
 
@@ -231,6 +233,7 @@ class KeyPublic(BaseModel):
     prefix: str
     created_at: datetime
     token: str | None = None
+    revoked_at: datetime | None = None
 
 
 class RelinkPublic(BaseModel):

@@ -1,5 +1,5 @@
-"""Upload handling: stream to a temp file under a size limit, read, validate, store, link —
-all of one batch in one transaction."""
+"""Upload handling: stream to a temp file under a size limit, read, validate, then store and
+link all of one batch in one transaction (its row committed as ``processing`` before)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import hashlib
 import logging
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,9 +16,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from api import batch_owner, faults
 from api import repository as repo
 from api.auth import Principal
 from api.config import Settings
@@ -43,11 +45,15 @@ class UploadRejected(Exception):
 
 
 class BatchFailed(Exception):
-    """Applying the batch failed; nothing of it was stored (``batch_id`` names the record)."""
+    """Applying the batch failed; nothing of it was stored (``batch_id`` names the record).
 
-    def __init__(self, batch_id: str, message: str) -> None:
+    ``unavailable``: the database could not be reached (the answer is 503: try again).
+    """
+
+    def __init__(self, batch_id: str, message: str, *, unavailable: bool = False) -> None:
         super().__init__(message)
         self.batch_id = batch_id
+        self.unavailable = unavailable
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +98,7 @@ def stage_stream(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+    faults.reached("upload.staged")
     return StagedUpload(folder, path, digest.hexdigest(), size, Path(filename).name[:255])
 
 
@@ -121,7 +128,9 @@ def _read(staged: StagedUpload, *, province: str, today: pd.Timestamp) -> tuple[
     """Accepted normalised doses and all rejects (reader, normaliser, province check)."""
     try:
         read = read_export(staged.path)
+        faults.reached("upload.parsed")
         normalised = normalise_doses(read.frame, today=today)
+        faults.reached("upload.normalised")
     except VaxlinkError as exc:
         raise UploadRejected(scrub_text(str(exc)).replace(str(staged.folder), "")) from exc
     doses = normalised.doses
@@ -153,6 +162,66 @@ def _read(staged: StagedUpload, *, province: str, today: pd.Timestamp) -> tuple[
     return doses[~foreign].reset_index(drop=True), rejects.sort_values(c.ROW, kind="stable")
 
 
+INTERRUPTED = (
+    "interrupted: the service stopped while applying this batch; nothing of it was stored; "
+    "upload the file again"
+)
+DUPLICATE_POLL_SECONDS = 0.25
+
+
+def recover_interrupted(database: Database) -> list[str]:
+    """Mark ``failed`` the batches left ``processing`` by a process that no longer applies
+    them (killed, or its database connection lost); returns their ids.
+
+    Their rows were in one uncommitted transaction, so nothing of them is stored; their
+    deduplication keys are freed, so the same file can be uploaded again.
+    """
+    with database.serial_writes(), database.transaction() as session:
+        stale = [
+            batch_id
+            for batch_id, worker in repo.processing_batches(session=session)
+            if batch_owner.is_dead(worker, batch_id)
+        ]
+        for batch_id in stale:
+            repo.fail_batch(session=session, batch_id=batch_id, error=INTERRUPTED)
+    for batch_id in stale:
+        logger.warning("batch %s was interrupted; marked failed (upload it again)", batch_id)
+    return stale
+
+
+def _claim(
+    database: Database, settings: Settings, principal: Principal, staged: StagedUpload,
+    batch_id: str, dedup: str,
+) -> BatchPublic | None:  # fmt: skip
+    """Commit ``batch_id`` as ``processing`` holding the content key (None), or answer the
+    batch that holds it: a done one, or — after waiting for it — one another request applies."""
+    deadline = time.monotonic() + settings.duplicate_wait_seconds
+    while True:
+        recover_interrupted(database)
+        batch_owner.begin(batch_id)  # before the row exists: no sweep may take it for dead
+        try:
+            with database.serial_writes(), database.transaction() as session:
+                held = repo.batch_claim(session=session, dedup_key=dedup)
+                if held is None:
+                    repo.create_batch(
+                        session=session, batch_id=batch_id, province=principal.province or "",
+                        sha256=staged.sha256, filename=staged.filename, key_id=principal.key_id,
+                        dedup_key=dedup, worker=batch_owner.me(),
+                    )  # fmt: skip
+                    return None
+                earlier = repo.batch_by_content(session=session, dedup_key=dedup)
+        except IntegrityError:  # another process claimed the key between the read and insert
+            batch_owner.end(batch_id)
+            continue
+        except BaseException:
+            batch_owner.end(batch_id)
+            raise
+        batch_owner.end(batch_id)
+        if earlier is not None and (earlier.status == "done" or time.monotonic() > deadline):
+            return earlier
+        time.sleep(DUPLICATE_POLL_SECONDS)
+
+
 def ingest_batch(
     database: Database,
     settings: Settings,
@@ -163,6 +232,12 @@ def ingest_batch(
 ) -> BatchPublic:
     """Apply one staged upload as a batch, or answer the earlier batch with the same content.
 
+    The batch row is committed as ``processing`` first (holding the content key, so the same
+    file uploaded again meanwhile waits for it and gets the same batch); its rows, records,
+    links and histories are then written in one transaction that also marks it ``done``. A
+    crash at any point leaves either the done batch or nothing of it (the row is marked
+    ``failed`` by ``recover_interrupted``).
+
     ``link=False`` stores the rows without linking them (a bulk initial load of many files,
     followed by one full relink, ``link_scope(full=True)``); the person counts are then 0.
     """
@@ -172,46 +247,58 @@ def ingest_batch(
     dedup = hashlib.sha256(f"{province}:{staged.sha256}".encode()).hexdigest()
     with database.transaction() as session:
         earlier = repo.batch_by_content(session=session, dedup_key=dedup)
-    if earlier is not None:
+    if earlier is not None and earlier.status == "done":
         return earlier
     today = pd.Timestamp.today().normalize()
     doses, rejects = _read(staged, province=province, today=today)
     batch_id = str(uuid.uuid4())
+    earlier = _claim(database, settings, principal, staged, batch_id, dedup)
+    if earlier is not None:
+        return earlier
+    batch_owner.begin(batch_id)
     try:
-        with database.transaction() as session:
-            counts = _apply(
-                session, settings, principal, staged, batch_id, doses, rejects, today, link=link
-            )
-            result = repo.finish_batch(
-                session=session, batch_id=batch_id, dedup_key=dedup, counts=counts
-            )
+        faults.reached("batch.claimed")
+        with database.serial_writes(), database.transaction() as session:
+            repo.lock_linking(session=session)  # batches of one store apply one at a time
+            counts = _apply(session, settings, batch_id, doses, rejects, today, link=link)
+            result = repo.finish_batch(session=session, batch_id=batch_id, counts=counts)
             repo.add_audit(
                 session=session, actor=principal, action="batch.upload", target=f"batch:{batch_id}",
                 detail=result.counts.model_dump(),
             )  # fmt: skip
+            faults.reached("batch.committing")
+        faults.reached("batch.committed")
+        logger.debug("batch %s done: %s", batch_id, result.counts.model_dump())
         return result
-    except IntegrityError:
-        with database.transaction() as session:
-            earlier = repo.batch_by_content(session=session, dedup_key=dedup)
-        if earlier is not None:
-            return earlier
-        raise
     except Exception as exc:
-        message = f"{type(exc).__name__}: {scrub_text(str(exc))[:500]}"
-        logger.exception("batch %s failed; nothing of it was stored", batch_id)
-        with database.transaction() as session:
-            repo.create_batch(
-                session=session, batch_id=batch_id, province=province, sha256=staged.sha256,
-                filename=staged.filename, key_id=principal.key_id, status="failed", error=message,
-            )  # fmt: skip
-        raise BatchFailed(batch_id, message) from exc
+        message = f"{type(exc).__name__}: {_first_line(exc)}"
+        logger.error("batch %s failed (%s); nothing of it was stored", batch_id, message)
+        try:
+            with database.serial_writes(), database.transaction() as session:
+                repo.fail_batch(session=session, batch_id=batch_id, error=message)
+        except Exception as again:  # the database is unreachable: a later sweep marks it
+            logger.warning("batch %s not yet marked failed: %s", batch_id, type(again).__name__)
+        raise BatchFailed(batch_id, message, unavailable=_is_unavailable(exc)) from exc
+    finally:
+        batch_owner.end(batch_id)
+
+
+def _first_line(exc: BaseException) -> str:
+    """An error's first line, masked and short (database errors: no statement, no values)."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return scrub_text(text[0] if text else "")[:300]
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    """True when the database could not be reached (connection lost or refused)."""
+    return isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
 
 
 def _apply(
     session: Session,
     settings: Settings,
-    principal: Principal,
-    staged: StagedUpload,
     batch_id: str,
     doses: pd.DataFrame,
     rejects: pd.DataFrame,
@@ -219,10 +306,6 @@ def _apply(
     *,
     link: bool = True,
 ) -> BatchCounts:
-    repo.create_batch(
-        session=session, batch_id=batch_id, province=principal.province or "",
-        sha256=staged.sha256, filename=staged.filename, key_id=principal.key_id,
-    )  # fmt: skip
     repo.insert_rejects(session=session, batch_id=batch_id, rejects=rejects)
     keys = doses[[c.SOURCE, c.PERSON_REF]].drop_duplicates()
     ids, new_ids = repo.upsert_records(session=session, batch_id=batch_id, keys=keys)
@@ -231,6 +314,7 @@ def _apply(
     for col in (c.BIRTH_DATE, c.DOSE_DATE):
         doses[col] = doses[col].dt.strftime("%Y-%m-%d")
     repo.insert_doses(session=session, batch_id=batch_id, doses=doses)
+    faults.reached("batch.stored")
     seeds = set(ids.values())
     if not link:
         return BatchCounts(

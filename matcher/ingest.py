@@ -456,6 +456,38 @@ def _cell_text(value: Any) -> str | None:
     return str(value)
 
 
+# An XLSX is a zip: its parts inflate ~5-20× (repetitive sheets rarely 50×). A part that would
+# inflate past both limits below is a zip bomb, refused before a byte of it is inflated.
+XLSX_MAX_INFLATED_BYTES: Final = 4 << 30
+XLSX_MAX_RATIO: Final = 100
+XLSX_RATIO_FROM_BYTES: Final = 32 << 20
+
+
+def _refuse_zip_bomb(path: Path) -> None:
+    """InputFormatError when the workbook's declared sizes say it would inflate absurdly (the
+    zip reader stops at a part's declared size, so a lying header cannot get past this)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise InputFormatError(f"{path.name}: cannot open as an XLSX workbook: {exc}") from None
+    total = sum(p.file_size for p in parts)
+    if total > XLSX_MAX_INFLATED_BYTES:
+        raise InputFormatError(
+            f"{path.name}: the workbook would inflate to {total >> 20} MB "
+            f"(limit {XLSX_MAX_INFLATED_BYTES >> 20} MB); split the export"
+        )
+    for part in parts:
+        ratio = part.file_size / max(1, part.compress_size)
+        if part.file_size > XLSX_RATIO_FROM_BYTES and ratio > XLSX_MAX_RATIO:
+            raise InputFormatError(
+                f"{path.name}: part {part.filename} would inflate {ratio:.0f}× to "
+                f"{part.file_size >> 20} MB (a zip bomb?); refused"
+            )
+
+
 def _read_xlsx(
     path: Path, profile: MappingProfile | None, on_progress: ProgressCallback | None
 ) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
@@ -464,6 +496,7 @@ def _read_xlsx(
     from openpyxl import load_workbook
 
     file = path.name
+    _refuse_zip_bomb(path)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:

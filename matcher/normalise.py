@@ -91,10 +91,9 @@ class NormaliseResult:
     issues: pd.DataFrame
 
 
-def _blank(values: pd.Series) -> npt.NDArray[np.bool_]:
-    """True where a cell is missing or only whitespace (checked once per distinct value)."""
+def _distinct_text(values: pd.Series) -> tuple[npt.NDArray[np.intp], Any]:
+    """Codes (-1 missing) and the Arrow text of the distinct values of a text column."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     codes, uniques = distinct(values)
     text = known_text(uniques)
@@ -102,9 +101,40 @@ def _blank(values: pd.Series) -> npt.NDArray[np.bool_]:
         if pd.api.types.infer_dtype(uniques, skipna=False) != "string":
             uniques = np.array([u if isinstance(u, str) else str(u) for u in uniques], dtype=object)
         text = pa.array(uniques, type=pa.string())
+    return codes, text
+
+
+def _blank(values: pd.Series) -> npt.NDArray[np.bool_]:
+    """True where a cell is missing or only whitespace (checked once per distinct value)."""
+    import pyarrow.compute as pc
+
+    codes, text = _distinct_text(values)
     empty = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0)
     blank = np.append(np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool), True)
     return blank[codes]
+
+
+# Longer cells are rejected before they are normalised: no name or reference is this long,
+# and one 1 MB name would take the name keys half a minute.
+MAX_CHARS: Final[dict[str, int]] = {NAME: 100, c.PERSON_REF: 100}
+
+
+def _longer_than(values: pd.Series, limit: int) -> npt.NDArray[np.bool_]:
+    """True where a cell has more than ``limit`` characters (once per distinct value)."""
+    import pyarrow.compute as pc
+
+    codes, text = _distinct_text(values)
+    long = pc.greater(pc.utf8_length(text), limit)
+    return np.append(np.asarray(long.to_numpy(zero_copy_only=False), dtype=bool), False)[codes]
+
+
+def _without(values: pd.Series, drop: npt.NDArray[np.bool_]) -> pd.Series:
+    """``values`` missing where ``drop`` (and, dictionary-encoded, without the dropped values
+    among its categories: they are never normalised)."""
+    out = values.where(~drop)
+    if isinstance(out.dtype, pd.CategoricalDtype):
+        out = out.cat.remove_unused_categories()
+    return out
 
 
 def safe_text(text: str) -> str:
@@ -187,6 +217,12 @@ def _normalise_rest(
 
     source = canonical[SOURCE]
     bad_source = ~source.isin(_PROVINCE_CODES).to_numpy(dtype=bool)
+    # A name past the length limit (a 1 MB cell) is no name: made missing, the dose kept. A
+    # person_ref that long cannot key a registration: the row is rejected.
+    long_name = _longer_than(canonical[NAME], MAX_CHARS[NAME])
+    if long_name.any():
+        canonical[NAME] = _without(canonical[NAME], long_name)
+    long_ref = _longer_than(canonical[c.PERSON_REF], MAX_CHARS[c.PERSON_REF])
     no_person = _blank(canonical[NAME]) & _blank(canonical[ID_NUMBER])
 
     # parse_dates gives NaT with a reason for a bad date, NaT without one for an empty cell.
@@ -195,11 +231,13 @@ def _normalise_rest(
     birth_dates, birth_reason = parse_dates(canonical[BIRTH_DATE], latest=today)
     bad_birth = birth_dates.isna().to_numpy() & birth_reason.notna().to_numpy()
 
-    bad = bad_source | bad_dose
+    bad = bad_source | bad_dose | long_ref
     rejects = _row_notes(
         frame,
         bad=bad,
         checks=[
+            (c.PERSON_REF, long_ref, lambda i: pd.Series(
+                f"person_ref longer than {MAX_CHARS[c.PERSON_REF]} characters", index=i)),
             (SOURCE, bad_source, lambda i: "source " + _scrubbed(_text(source, i).fillna(""))
              .map(repr) + " is not a 2-digit province code"),
             (DOSE_DATE, bad_dose, lambda i: ("dose date: " + _scrubbed(dose_reason[i]))
@@ -208,8 +246,10 @@ def _normalise_rest(
     )  # fmt: skip
     issues = _row_notes(
         frame,
-        bad=(no_person | bad_birth) & ~bad,
+        bad=(long_name | no_person | bad_birth) & ~bad,
         checks=[
+            (NAME, long_name, lambda i: pd.Series(
+                f"name longer than {MAX_CHARS[NAME]} characters; treated as missing", index=i)),
             (NAME, no_person, lambda i: pd.Series(
                 "neither name nor ID number: a person record of its own, linked on phone, "
                 "birth date and sex", index=i)),
@@ -224,6 +264,9 @@ def _normalise_rest(
         canonical = {col: _rows(series, keep) for col, series in canonical.items()}
         dose_dates, birth_dates = _rows(dose_dates, keep), _rows(birth_dates, keep)
         bad_birth = bad_birth[keep]
+        if long_ref.any() and isinstance(canonical[c.PERSON_REF].dtype, pd.CategoricalDtype):
+            # the long values leave the categories too
+            canonical[c.PERSON_REF] = canonical[c.PERSON_REF].cat.remove_unused_categories()
 
     columns: dict[str, pd.Series | npt.NDArray[Any]] = {}
     derived = [normalise_names(canonical[NAME]), map_vaccines(canonical[VACCINE])]

@@ -32,7 +32,13 @@ def tcp_listener(host: str, port: int) -> socket.socket:
 
 def run(args: argparse.Namespace) -> int:
     """Start uvicorn with the app factory."""
+    import logging
+
     import uvicorn
+
+    logging.getLogger("vaxlink.serve").debug(
+        "serving on %s:%d with %d worker(s)", args.host, args.port, args.workers
+    )
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config(

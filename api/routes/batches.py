@@ -7,6 +7,7 @@ import io
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, UploadFile, status
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
@@ -60,9 +61,12 @@ async def upload_batch(
             try:
                 body = JsonRowsCreate.model_validate_json(await request.body())
             except ValidationError as exc:
-                raise HTTPException(
-                    status.HTTP_422_UNPROCESSABLE_CONTENT, exc.errors(include_input=False)
-                ) from exc
+                errors = [
+                    {**e, "loc": ["body", *e["loc"]]}
+                    for e in exc.errors(include_input=False, include_url=False)
+                ]  # as FastAPI's own 422s: the location starts at the body, no value echoed
+                errors = jsonable_encoder(errors)
+                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, errors) from exc
             staged = stage_rows(body.rows, province=province, settings=settings)
         else:
             form = await request.form()
@@ -99,7 +103,7 @@ async def _ingest(
     except BatchFailed as exc:
         metrics.batch("failed")
         return JSONResponse(  # type: ignore[return-value]
-            status_code=500,
+            status_code=503 if exc.unavailable else 500,
             content={"batch_id": exc.batch_id, "status": "failed", "detail": str(exc)},
         )
     finally:

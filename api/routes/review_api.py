@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
 from api import persons, reviews, workbench
 from api import repository_review as rrepo
-from api.deps import SessionDep, SettingsDep
+from api.deps import Offset, RowId, SessionDep, SettingsDep
 from api.review_auth import ApiAuditor
 from api.schemas import ReviewDecisionCreate, SplitCreate, SplitPublic
 from api.schemas_review import (
@@ -61,7 +61,7 @@ def queue(
     principal: ApiAuditor,
     session: SessionDep,
     filters: Filters,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> QueuePublic:
     """A page of open items (filters, order), the total and the auditor's progress."""
@@ -70,7 +70,7 @@ def queue(
 
 @router.get("/items/{review_id}", response_model=PairView, dependencies=_NO_STORE)
 def item(
-    review_id: int,
+    review_id: RowId,
     principal: ApiAuditor,
     session: SessionDep,
     settings: SettingsDep,
@@ -82,7 +82,7 @@ def item(
 
 @router.post("/items/{review_id}/decision", response_model=DecisionResult)
 def decide(
-    review_id: int,
+    review_id: RowId,
     body: DecisionCreateUI,
     principal: ApiAuditor,
     session: SessionDep,

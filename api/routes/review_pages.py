@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from api import repository as repo
 from api.auth import Principal, Role
-from api.deps import DatabaseDep, SettingsDep
+from api.deps import DatabaseDep, RowId, SettingsDep
 from api.i18n import Lang, normalise_lang, province_names, script_payload, translate
 from api.rate_limit import FailureLimiter
 from api.review_auth import (
@@ -149,7 +149,7 @@ def queue_page(request: Request, principal: PageAuditor) -> HTMLResponse:
 
 
 @router.get("/pair/{review_id}", response_class=HTMLResponse)
-def pair_page(request: Request, review_id: int, principal: PageAuditor) -> HTMLResponse:
+def pair_page(request: Request, review_id: RowId, principal: PageAuditor) -> HTMLResponse:
     """One pair's evidence and the decision buttons."""
     return render(request, "pair.html", page="pair", principal=principal, review_id=review_id)
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from api import repository as repo
 from api import reviews
-from api.deps import Auditor, SessionDep, SettingsDep
+from api.deps import Auditor, Offset, RowId, SessionDep, SettingsDep
 from api.schemas import DecisionPublic, ReviewDecisionCreate, ReviewList, ReviewPublic, UndoCreate
 
 router = APIRouter(prefix="/v1", tags=["reviews"])
@@ -23,7 +23,7 @@ def list_reviews(
     status: Annotated[str | None, Query(pattern="^(open|decided)$")] = "open",
     age_min: Annotated[int | None, Query(ge=0, le=130)] = None,
     age_max: Annotated[int | None, Query(ge=0, le=130)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ReviewList:
     """Filter by province (either record), score band, age (from the older birth year)."""
@@ -40,7 +40,7 @@ def list_reviews(
 
 
 @router.get("/reviews/{review_id}", response_model=ReviewPublic, summary="One review pair")
-def get_review(review_id: int, principal: Auditor, session: SessionDep) -> ReviewPublic:
+def get_review(review_id: RowId, principal: Auditor, session: SessionDep) -> ReviewPublic:
     """Both records masked, levels and weights, both histories and the would-be merge."""
     return reviews.review_detail(session, principal, review_id)
 
@@ -49,7 +49,7 @@ def get_review(review_id: int, principal: Auditor, session: SessionDep) -> Revie
     "/reviews/{review_id}/decision", response_model=DecisionPublic, summary="Decide a pair"
 )
 def decide(
-    review_id: int,
+    review_id: RowId,
     body: ReviewDecisionCreate,
     principal: Auditor,
     session: SessionDep,
@@ -63,7 +63,7 @@ def decide(
     "/decisions/{decision_id}/undo", response_model=DecisionPublic, summary="Undo a decision"
 )
 def undo(
-    decision_id: int,
+    decision_id: RowId,
     body: UndoCreate,
     principal: Auditor,
     session: SessionDep,

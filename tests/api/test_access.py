@@ -1,4 +1,4 @@
-"""History queries, the role × endpoint matrix, audit, logs without personal data, operations."""
+"""History queries, audit, logs without personal data, operations (roles: test_access_matrix)."""
 
 from __future__ import annotations
 
@@ -7,23 +7,6 @@ import re
 import pytest
 
 from tests.api.factories import PROVINCES
-
-ROLES = ("admin", "auditor", "aggregator", "up11", "up31", "none", "bogus")
-ALLOWED = {
-    ("POST", "/v1/batches"): {"up11", "up31"},  # up31: every row rejected (province rule)
-    ("GET", "/v1/batches/{batch}"): {"admin", "auditor", "up11"},
-    ("GET", "/v1/batches/{batch}/rejects"): {"admin", "auditor", "up11"},
-    ("POST", "/v1/histories/query"): {"aggregator"},
-    ("GET", "/v1/persons/{person}"): {"aggregator", "auditor"},
-    ("POST", "/v1/persons/{person}/split"): {"auditor"},
-    ("GET", "/v1/reviews"): {"auditor"},
-    ("GET", "/v1/reviews/{review}"): {"auditor"},
-    ("POST", "/v1/reviews/{review}/decision"): {"auditor"},
-    ("POST", "/v1/decisions/{decision}/undo"): {"auditor"},
-    ("POST", "/v1/keys"): {"admin"},
-    ("POST", "/v1/relink"): {"admin"},
-    ("GET", "/v1/audit"): {"admin"},
-}
 
 
 def _upload_all(service, synthetic):
@@ -79,50 +62,6 @@ def test_query_limits(service):
     ident = {"id_type": "resident_id", "id_number": "1", "name": "张三"}
     assert _query(service, "aggregator", [ident] * 6).status_code == 422
     assert _query(service, "aggregator", []).status_code == 422
-
-
-@pytest.fixture
-def loaded(service, synthetic):
-    assert service.upload("up11", synthetic.csv("11")).status_code == 200
-    return service
-
-
-@pytest.mark.parametrize("endpoint", sorted(ALLOWED))
-def test_role_matrix(loaded, synthetic, endpoint):
-    """Every endpoint × every role: allowed roles pass auth, others get 401 / 403."""
-    service = loaded
-    method, template = endpoint
-    batch = service.upload("up11", synthetic.csv("11")).json()["batch_id"]
-    path = template.format(batch=batch, person="Pnone", review=999999, decision=999999)
-    bodies = {
-        "/v1/histories/query": {"identities": [{"id_number": "1", "name": "x"}]},
-        "/v1/keys": {"role": "aggregator"},
-        "/v1/persons/Pnone/split": {"record_ids": [1], "reason": "r"},
-        "/v1/reviews/999999/decision": {"decision": "same", "reason": "r"},
-        "/v1/decisions/999999/undo": {"reason": "r"},
-    }
-    for who in ROLES:
-        headers = {} if who == "none" else (
-            {"Authorization": "Bearer vxk_wrong"} if who == "bogus" else service.auth(who)
-        )  # fmt: skip
-        if path == "/v1/batches":
-            response = service.client.post(
-                path, headers=headers, files={"file": ("x.csv", synthetic.csv("11"), "text/csv")}
-            )
-        elif method == "POST":
-            response = service.client.post(path, headers=headers, json=bodies.get(path, {}))
-        else:
-            response = service.client.get(path, headers=headers)
-        if who in ("none", "bogus"):
-            assert response.status_code == 401, (who, endpoint)
-        elif who in ALLOWED[endpoint]:
-            assert response.status_code in (200, 201, 404), (who, endpoint, response.text)
-            if who == "up31" and path == "/v1/batches":
-                assert response.json()["counts"]["rows_accepted"] == 0
-        elif who == "up31" and "up11" in ALLOWED[endpoint] and "batches/" in path:
-            assert response.status_code == 403  # another province's batch
-        else:
-            assert response.status_code == 403, (who, endpoint, response.status_code)
 
 
 def test_logs_never_contain_personal_data(service, synthetic, masked_log):

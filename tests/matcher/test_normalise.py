@@ -205,3 +205,20 @@ def test_empty_frame() -> None:
     result = normalise_doses(rows({}).iloc[0:0], today=TODAY)
     assert result.doses.empty and result.rejects.empty
     assert ID_KEY in result.doses.columns
+
+
+def test_a_name_past_the_length_limit_is_made_missing_and_the_dose_kept() -> None:
+    frame = rows({PERSON_REF: "ok"}, {PERSON_REF: "long", NAME: "测" * 5000})
+    result = normalise_doses(frame, today=TODAY)
+    assert result.rejects.empty
+    assert result.doses[PERSON_REF].tolist() == ["ok", "long"]
+    assert result.doses[NAME].isna().tolist() == [False, True]
+    assert result.doses[ID_KEY].notna().all()  # still linkable on its ID
+    assert result.issues[FIELD].tolist() == [NAME]
+    assert "longer than 100 characters" in result.issues[REASON].iloc[0]
+
+
+def test_a_person_ref_past_the_length_limit_is_rejected() -> None:
+    result = normalise_doses(rows({PERSON_REF: "ok"}, {PERSON_REF: "R" * 500}), today=TODAY)
+    assert result.doses[PERSON_REF].tolist() == ["ok"]
+    assert result.rejects[FIELD].tolist() == [PERSON_REF]
