@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -136,7 +136,7 @@ class RevealCreate(BaseModel):
     """Ask for one record's full ID number, saying why (written to the audit log)."""
 
     model_config = ConfigDict(extra="forbid")
-    record_id: int
+    record_id: int = Field(ge=1, le=2**63 - 1)
     reason: str = Field(min_length=2, max_length=500)
 
 
@@ -152,7 +152,9 @@ class BatchDecisionCreate(BaseModel):
     """One verdict and one reason for several open items."""
 
     model_config = ConfigDict(extra="forbid")
-    review_ids: list[int] = Field(min_length=1, max_length=100)
+    review_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+        min_length=1, max_length=100
+    )
     decision: Verdict
     reason: str = Field(min_length=1, max_length=2000)
 

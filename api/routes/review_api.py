@@ -114,7 +114,7 @@ def decide_batch(
 
 @router.post("/items/{review_id}/reveal", response_model=RevealPublic, dependencies=_NO_STORE)
 def reveal(
-    review_id: int, body: RevealCreate, principal: ApiAuditor, session: SessionDep
+    review_id: RowId, body: RevealCreate, principal: ApiAuditor, session: SessionDep
 ) -> RevealPublic:
     """One record's full ID number; who, which record, when and why go to the audit log."""
     return workbench.reveal(session, principal, review_id, body)

@@ -38,6 +38,8 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/review/api/items/{review_id}"): {"auditor"},
     ("POST", "/review/api/items/{review_id}/decision"): {"auditor"},
     ("POST", "/review/api/undo"): {"auditor"},
+    ("POST", "/review/api/decisions/batch"): {"auditor"},
+    ("POST", "/review/api/items/{review_id}/reveal"): {"auditor"},
     ("GET", "/review/api/persons/{person_id}"): {"auditor"},
     ("POST", "/review/api/persons/{person_id}/split"): {"auditor"},
     ("GET", "/review/api/overview"): {"auditor"},
@@ -52,6 +54,8 @@ BODIES = {
     "/v1/decisions/{decision_id}/undo": {"reason": "matrix"},
     "/review/api/items/{review_id}/decision": {"decision": "unsure", "reason": "matrix"},
     "/review/api/undo": {"reason": "matrix"},
+    "/review/api/decisions/batch": {"review_ids": [1], "decision": "unsure", "reason": "matrix"},
+    "/review/api/items/{review_id}/reveal": {"record_id": 1, "reason": "matrix"},
     "/review/api/persons/{person_id}/split": {"record_ids": [1], "reason": "matrix"},
 }
 
