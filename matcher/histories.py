@@ -52,6 +52,7 @@ from matcher.schedules import (
     compare_dose_histories,
     flag_names,
     label_doses,
+    lots_as_recorded,
     normalise_lots,
     product_index,
     schedule_products,
@@ -238,22 +239,29 @@ def _merge_events(doses: pd.DataFrame, person_ids: npt.NDArray[np.intp], dated: 
     source_codes = source_codes.astype(np.int64)
     site = doses[SITE] if SITE in doses else pd.Series(None, index=doses.index, dtype=object)
     site_codes, sites = pd.factorize(site, use_na_sentinel=True)
-    site_prov = np.array([str(s)[:2] for s in sites] + [""], dtype=object)[site_codes]
-    administering = (
-        site_prov == np.array([str(s) for s in sources] + [""], dtype=object)[source_codes]
-    )
-    administering = np.asarray(administering, dtype=bool)
+    # The province of a site written as a code (a vaccination unit code starts with the
+    # province's two digits); "" for a site named in words, which says nothing.
+    site_prov = np.array(
+        [str(s)[:2] if str(s)[:2].isdigit() else "" for s in sites] + [""], dtype=object
+    )[site_codes]
+    own = np.array([str(s) for s in sources] + [""], dtype=object)[source_codes]
+    administering = np.asarray(site_prov == own, dtype=bool)
+    # A report whose site code names another province is a historical copy of that province's
+    # dose; an own-province code proves nothing (a re-entering clinic may write its own).
+    elsewhere = np.asarray((site_prov != "") & (site_prov != own), dtype=bool)
     prod = product_index(doses[PRODUCT_CODE])
     lot_raw_all = doses[LOT_NUMBER]
     has_lot_text = lot_raw_all.notna().to_numpy() & (lot_raw_all.astype(object) != "").to_numpy()
+    # Completeness: product known, a lot number (in the recorded form, not re-typed), a site.
     complete = (prod >= 0).astype(np.int64) + has_lot_text + site.notna().to_numpy()
-    # Survivor preference: the administering province's report; then the most complete one;
-    # then one from a registration holding more than this dose (a dose re-entered from the
-    # paper certificate often comes under a new registration holding only it, typed again:
-    # its date may be a day off).
+    complete += lots_as_recorded(lot_raw_all)
+    # Survivor preference: not a copy of another province's dose; then the most complete
+    # report; then one from a registration holding more than this dose (a dose re-entered
+    # from the paper certificate often comes under a new registration holding only it, typed
+    # again: its date may be a day off).
     lone = _lone_reports(doses, dated)
     n_src = len(sources) + 1
-    rank = (((~administering) * 4 + (3 - complete)) * 2 + lone) * n_src + source_codes
+    rank = ((elsewhere * 5 + (4 - complete)) * 2 + lone) * n_src + source_codes
 
     # Reports with a date, sorted by (person, date, preference) → events.
     rows = np.flatnonzero(dated)

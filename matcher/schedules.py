@@ -112,6 +112,19 @@ def normalise_lots(lots: pd.Series) -> npt.NDArray[np.int64]:
     return np.where(codes >= 0, norm_codes[np.maximum(codes, 0)] if len(uniques) else -1, -1)
 
 
+def lots_as_recorded(lots: pd.Series) -> npt.NDArray[np.bool_]:
+    """True where a lot number is in the form a system records it: ASCII capitals and digits
+    only. A lot typed again by hand from a certificate often is not (lower case, separators,
+    full-width digits, a 批号 prefix). Worked out once per distinct value, by Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    codes, uniques = pd.factorize(lots, use_na_sentinel=True)
+    text = pa.array([str(u) for u in uniques], type=pa.string())
+    clean = pc.match_substring_regex(text, "^[0-9A-Z]+$").to_numpy(zero_copy_only=False)
+    return np.append(np.asarray(clean, dtype=bool), False)[codes]
+
+
 def _lot_key(text: str) -> str:
     return _LOT_STRIP.sub("", unicodedata.normalize("NFKC", text).upper())
 

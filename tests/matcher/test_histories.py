@@ -328,3 +328,23 @@ def test_compare_dose_histories_is_aligned_with_pairs() -> None:
     )
     pairs = pd.DataFrame({"record_id_l": [0, 0, 1, 0], "record_id_r": [1, 2, 2, 9]})
     assert compare_dose_histories(pairs, doses).tolist() == [3, 2, 2, -1]
+
+
+def test_survivor_is_the_report_not_typed_again_from_the_certificate() -> None:
+    # The original in Henan names its site in words; the re-entry in Xinjiang writes its own
+    # clinic's code, generic wording, a re-typed lot and a date one day off.
+    h = build(
+        report("2022-01-25", "BBIBP", source="41", ref="a", lot="202110C184", site="新华区体育馆"),
+        report("2022-01-26", None, source="65", ref="b", lot="批号202110C184", site="6542260001"),
+    )
+    assert len(h.events) == 1
+    assert h.events["dose_date"].iloc[0] == pd.Timestamp("2022-01-25")
+    assert h.events["reported_by"].iloc[0][0]["source"] == "41"
+
+
+def test_a_site_code_of_another_province_marks_a_historical_copy() -> None:
+    h = build(
+        report("2021-05-01", source="44", ref="a", lot="L1", site="620102003"),  # Gansu's code
+        report("2021-05-02", source="62", ref="b", site="620102003"),
+    )
+    assert h.events["dose_date"].iloc[0] == pd.Timestamp("2021-05-02")
