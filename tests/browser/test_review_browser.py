@@ -335,8 +335,11 @@ def test_batch_decision_with_one_reason(context, live, case_items):
     page.wait_for_selector("#vx-toast.ok")
     assert page.locator("#vx-toast").inner_text() == "已批量判定 2 条"
     for rid in picked:
-        page.wait_for_selector(f"#queue-body tr.row[data-review-id='{rid}']", state="detached")
         assert _active_verdict(live, rid) == "different"
+    page.reload()  # the queue as the server now lists it
+    page.wait_for_selector("#queue-body tr")
+    for rid in picked:
+        assert page.locator(f"#queue-body tr.row[data-review-id='{rid}']").count() == 0
     with live.app.state.database.transaction() as session:
         decisions = [
             d for rid in picked for d in repo.decisions_for_review(session=session, review_id=rid)
