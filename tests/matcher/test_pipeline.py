@@ -141,3 +141,17 @@ def test_record_keys_are_the_same_joined_by_arrow_or_string_by_string() -> None:
     expected = ["11|R2", "41|R2", "61|张三|1"]
     assert _record_keys(read)(rows).to_pylist() == expected
     assert _record_keys(plain)(rows).to_pylist() == expected
+
+
+def test_review_pairs_say_why_and_near_certain_ones_have_a_hard_contradiction(
+    linked: LinkResult,
+) -> None:
+    from matcher.decisions import REVIEW_REASON, ReviewReason
+    from matcher.scoring import MATCH_PROBABILITY
+
+    review = linked.review
+    assert len(review) > 0
+    assert review[REVIEW_REASON].isin([r.value for r in ReviewReason]).all()
+    certain = review[review[MATCH_PROBABILITY] >= 0.999]
+    assert not (certain[REVIEW_REASON] == ReviewReason.UNDECIDED_WEIGHT.value).any()
+    assert (linked.pairs.loc[linked.pairs["decision"] != "review", REVIEW_REASON] == "").all()
