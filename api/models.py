@@ -59,6 +59,7 @@ class Batch(Base):
     status: Mapped[str] = mapped_column(String(16))
     rows_accepted: Mapped[int] = mapped_column(Integer, default=0)
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    rows_with_field_issues: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     records_touched: Mapped[int] = mapped_column(Integer, default=0)
     persons_new: Mapped[int] = mapped_column(Integer, default=0)
     persons_linked: Mapped[int] = mapped_column(Integer, default=0)
@@ -126,6 +127,19 @@ class RejectedRow(Base):
     """A row of a batch that could not be used, with the reason (no raw personal data)."""
 
     __tablename__ = "rejected_rows"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    file: Mapped[str | None] = mapped_column(String(255))
+    row: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str | None] = mapped_column(String(40))
+    field: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class FieldIssue(Base):
+    """A stored dose row with one field treated as missing, and why (no raw personal data)."""
+
+    __tablename__ = "field_issues"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
     file: Mapped[str | None] = mapped_column(String(255))

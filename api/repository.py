@@ -125,6 +125,7 @@ def _batch_public(row: m.Batch, *, duplicate: bool = False) -> BatchPublic:
         counts=BatchCounts(
             rows_accepted=row.rows_accepted,
             rows_rejected=row.rows_rejected,
+            rows_with_field_issues=row.rows_with_field_issues,
             records_touched=row.records_touched,
             persons_new=row.persons_new,
             persons_linked=row.persons_linked,
@@ -198,9 +199,9 @@ def processing_batches(*, session: Session) -> list[tuple[str, str | None]]:
     return [(str(i), w) for i, w in session.execute(stmt)]
 
 
-def insert_rejects(*, session: Session, batch_id: str, rejects: pd.DataFrame) -> None:
-    """Store rejected rows."""
-    rows = [
+def _row_notes(batch_id: str, notes: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of a rejects or field-issues frame (``REJECT_COLUMNS``) as table rows."""
+    return [
         {
             "batch_id": batch_id,
             "file": None if pd.isna(r[c.FILE]) else str(r[c.FILE]),
@@ -209,20 +210,43 @@ def insert_rejects(*, session: Session, batch_id: str, rejects: pd.DataFrame) ->
             "field": None if pd.isna(r[c.FIELD]) else str(r[c.FIELD]),
             "reason": str(r[c.REASON]),
         }
-        for r in rejects.to_dict("records")
+        for r in notes.to_dict("records")
     ]
-    if rows:
+
+
+def insert_rejects(*, session: Session, batch_id: str, rejects: pd.DataFrame) -> None:
+    """Store rejected rows."""
+    if rows := _row_notes(batch_id, rejects):
         session.execute(insert(m.RejectedRow), rows)
+
+
+def insert_field_issues(*, session: Session, batch_id: str, issues: pd.DataFrame) -> None:
+    """Store the field issues of kept rows (a field treated as missing, and why)."""
+    if rows := _row_notes(batch_id, issues):
+        session.execute(insert(m.FieldIssue), rows)
 
 
 def list_rejects(*, session: Session, batch_id: str) -> list[RejectPublic]:
     """Rejected rows of a batch in row order."""
-    rows = session.scalars(
-        select(m.RejectedRow).where(m.RejectedRow.batch_id == batch_id).order_by(m.RejectedRow.row)
+    return _list_row_notes(session, m.RejectedRow, batch_id)
+
+
+def list_field_issues(*, session: Session, batch_id: str) -> list[RejectPublic]:
+    """Field issues of a batch's stored rows in row order."""
+    return _list_row_notes(session, m.FieldIssue, batch_id)
+
+
+def _list_row_notes(
+    session: Session, table: type[m.RejectedRow | m.FieldIssue], batch_id: str
+) -> list[RejectPublic]:
+    stmt = (
+        select(table.file, table.row, table.source, table.field, table.reason)
+        .where(table.batch_id == batch_id)
+        .order_by(table.row, table.id)
     )
     return [
-        RejectPublic(file=r.file, row=r.row, source=r.source, field=r.field, reason=r.reason)
-        for r in rows
+        RejectPublic(file=file, row=row, source=source, field=field, reason=reason)
+        for file, row, source, field, reason in session.execute(stmt)
     ]
 
 

@@ -18,6 +18,11 @@ class BatchCounts(BaseModel):
 
     rows_accepted: int = Field(description="dose rows stored")
     rows_rejected: int = Field(description="rows rejected (see /rejects)")
+    rows_with_field_issues: int = Field(
+        default=0,
+        description="stored rows with a field treated as missing, e.g. an impossible birth date "
+        "(see /field-issues)",
+    )
     records_touched: int = Field(description="person records (source, person_ref) in the batch")
     persons_new: int = Field(description="persons made only of this batch's records")
     persons_linked: int = Field(description="persons joining this batch's records to stored ones")
@@ -39,7 +44,8 @@ class BatchPublic(BaseModel):
 
 
 class RejectPublic(BaseModel):
-    """A rejected row: where, which field, why (no raw personal data)."""
+    """A rejected row, or a stored row's field issue: where, which field, why (no raw
+    personal data)."""
 
     file: str | None
     row: int
@@ -49,7 +55,7 @@ class RejectPublic(BaseModel):
 
 
 class RejectList(BaseModel):
-    """Rejected rows of a batch."""
+    """Rejected rows of a batch, or the field issues of its stored rows."""
 
     data: list[RejectPublic]
     count: int

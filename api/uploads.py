@@ -124,8 +124,18 @@ def stage_rows(
     return StagedUpload(folder, path, digest, size, "rows.json")
 
 
-def _read(staged: StagedUpload, *, province: str, today: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
-    """Accepted normalised doses and all rejects (reader, normaliser, province check)."""
+@dataclass(frozen=True, slots=True)
+class _ReadBatch:
+    """An upload read and normalised: the doses to store, all rejects, and the field issues
+    of the stored rows (a field treated as missing)."""
+
+    doses: pd.DataFrame
+    rejects: pd.DataFrame
+    issues: pd.DataFrame
+
+
+def _read(staged: StagedUpload, *, province: str, today: pd.Timestamp) -> _ReadBatch:
+    """The batch's doses, rejects and field issues (reader, normaliser, province check)."""
     try:
         read = read_export(staged.path)
         faults.reached("upload.parsed")
@@ -159,7 +169,15 @@ def _read(staged: StagedUpload, *, province: str, today: pd.Timestamp) -> tuple[
         ignore_index=True,
     )
     rejects[c.FILE] = staged.filename
-    return doses[~foreign].reset_index(drop=True), rejects.sort_values(c.ROW, kind="stable")
+    issues = normalised.issues
+    issues = issues[~issues[c.ROW].isin(doses.loc[foreign, c.ROW])].assign(
+        **{c.FILE: staged.filename}
+    )  # a foreign row is rejected whole: its field issues are not kept as well
+    return _ReadBatch(
+        doses=doses[~foreign].reset_index(drop=True),
+        rejects=rejects.sort_values(c.ROW, kind="stable"),
+        issues=issues.sort_values(c.ROW, kind="stable"),
+    )
 
 
 INTERRUPTED = (
@@ -250,7 +268,7 @@ def ingest_batch(
     if earlier is not None and earlier.status == "done":
         return earlier
     today = pd.Timestamp.today().normalize()
-    doses, rejects = _read(staged, province=province, today=today)
+    read = _read(staged, province=province, today=today)
     batch_id = str(uuid.uuid4())
     earlier = _claim(database, settings, principal, staged, batch_id, dedup)
     if earlier is not None:
@@ -260,7 +278,7 @@ def ingest_batch(
         faults.reached("batch.claimed")
         with database.serial_writes(), database.transaction() as session:
             repo.lock_linking(session=session)  # batches of one store apply one at a time
-            counts = _apply(session, settings, batch_id, doses, rejects, today, link=link)
+            counts = _apply(session, settings, batch_id, read, today, link=link)
             result = repo.finish_batch(session=session, batch_id=batch_id, counts=counts)
             repo.add_audit(
                 session=session, actor=principal, action="batch.upload", target=f"batch:{batch_id}",
@@ -300,13 +318,14 @@ def _apply(
     session: Session,
     settings: Settings,
     batch_id: str,
-    doses: pd.DataFrame,
-    rejects: pd.DataFrame,
+    read: _ReadBatch,
     today: pd.Timestamp,
     *,
     link: bool = True,
 ) -> BatchCounts:
+    doses, rejects, issues = read.doses, read.rejects, read.issues
     repo.insert_rejects(session=session, batch_id=batch_id, rejects=rejects)
+    repo.insert_field_issues(session=session, batch_id=batch_id, issues=issues)
     keys = doses[[c.SOURCE, c.PERSON_REF]].drop_duplicates()
     ids, new_ids = repo.upsert_records(session=session, batch_id=batch_id, keys=keys)
     pairs = zip(doses[c.SOURCE].astype(str), doses[c.PERSON_REF].astype(str), strict=True)
@@ -318,7 +337,8 @@ def _apply(
     seeds = set(ids.values())
     if not link:
         return BatchCounts(
-            rows_accepted=len(doses), rows_rejected=len(rejects), records_touched=len(seeds),
+            rows_accepted=len(doses), rows_rejected=len(rejects),
+            rows_with_field_issues=len(issues), records_touched=len(seeds),
             persons_new=0, persons_linked=0, persons_review=0,
         )  # fmt: skip
     stats = link_scope(session, seeds, settings.matching, today=today)
@@ -328,6 +348,7 @@ def _apply(
     return BatchCounts(
         rows_accepted=len(doses),
         rows_rejected=len(rejects),
+        rows_with_field_issues=len(issues),
         records_touched=len(seeds),
         persons_new=len(batch_pids - linked),
         persons_linked=len(batch_pids & linked),

@@ -1,4 +1,4 @@
-"""Uploads: POST /v1/batches, GET /v1/batches/{id}, GET /v1/batches/{id}/rejects."""
+"""Uploads: POST /v1/batches, GET /v1/batches/{id}, its /rejects and its /field-issues."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from api import repository as repo
 from api.auth import Principal, Role
 from api.deps import BatchReader, DatabaseDep, SessionDep, SettingsDep, Uploader
-from api.schemas import BatchPublic, JsonRowsCreate, RejectList
+from api.schemas import BatchPublic, JsonRowsCreate, RejectList, RejectPublic
 from api.uploads import (
     BatchFailed,
     StagedUpload,
@@ -141,15 +141,38 @@ def get_rejects(
     """Rows that were not stored, each with its row number, field and reason."""
     _visible(session, principal, batch_id)
     rejects = repo.list_rejects(session=session, batch_id=batch_id)
+    return _row_notes(rejects, format=format, filename=f"rejects-{batch_id}.csv")
+
+
+@router.get(
+    "/{batch_id}/field-issues",
+    response_model=RejectList,
+    summary="Stored rows with a field treated as missing (JSON, or CSV with ?format=csv)",
+)
+def get_field_issues(
+    batch_id: str,
+    principal: BatchReader,
+    session: SessionDep,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> RejectList | Response:
+    """Rows whose dose was stored but one identity field was unusable (an impossible birth
+    date, a name too long, neither name nor ID): the row number, the field and why."""
+    _visible(session, principal, batch_id)
+    issues = repo.list_field_issues(session=session, batch_id=batch_id)
+    return _row_notes(issues, format=format, filename=f"field-issues-{batch_id}.csv")
+
+
+def _row_notes(notes: list[RejectPublic], *, format: str, filename: str) -> RejectList | Response:
+    """Row notes as JSON, or as a CSV download."""
     if format == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(["file", "row", "source", "field", "reason"])
-        for r in rejects:
+        for r in notes:
             writer.writerow([r.file or "", r.row, r.source or "", r.field or "", r.reason])
         return Response(
             buffer.getvalue(),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="rejects-{batch_id}.csv"'},
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
-    return RejectList(data=rejects, count=len(rejects))
+    return RejectList(data=notes, count=len(notes))

@@ -20,6 +20,7 @@ RULES: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/v1/batches"): {"up"},
     ("GET", "/v1/batches/{batch_id}"): {"up", "auditor", "admin"},
     ("GET", "/v1/batches/{batch_id}/rejects"): {"up", "auditor", "admin"},
+    ("GET", "/v1/batches/{batch_id}/field-issues"): {"up", "auditor", "admin"},
     ("POST", "/v1/histories/query"): {"aggregator"},
     ("GET", "/v1/persons/{person_id}"): {"aggregator", "auditor"},
     ("POST", "/v1/persons/{person_id}/split"): {"auditor"},

@@ -65,6 +65,40 @@ def test_bad_rows_are_rejected_with_reasons_and_good_rows_kept(service, syntheti
     assert csv_text.startswith("file,row,source,field,reason")
 
 
+def test_kept_rows_name_their_unusable_field(service, synthetic):
+    """A dose kept with an identity field treated as missing is listed under /field-issues,
+    naming the row and the field, without the raw value; a foreign row is only a reject."""
+    good = synthetic.csv("31").decode("utf-8").splitlines()
+    bad = [
+        "31,KEPT1,,,,男,1990-01-01,,2021-03-01,新冠疫苗,,1,",  # neither name nor ID
+        "31,KEPT2,,,赵六,男,1966-90-20,,2021-03-01,新冠疫苗,,1,",  # impossible birth date
+        "44,FOREIGN,,,钱七,男,2999-01-01,,2021-03-01,新冠疫苗,,1,",  # rejected whole
+    ]
+    response = service.upload("up31", "\n".join([*good, *bad]).encode("utf-8"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["counts"]["rows_with_field_issues"] == 2
+    assert body["counts"]["rows_rejected"] == 1
+    url = f"/v1/batches/{body['batch_id']}/field-issues"
+    issues = service.client.get(url, headers=service.auth("up31")).json()
+    first_bad = len(good) + 1
+    assert {(r["row"], r["field"]) for r in issues["data"]} == {
+        (first_bad, "name"),
+        (first_bad + 1, "birth_date"),
+    }
+    assert issues["count"] == 2
+    assert all("treated as missing" in r["reason"] or "of its own" in r["reason"]
+               for r in issues["data"])  # fmt: skip
+    assert not any("赵六" in r["reason"] or "钱七" in r["reason"] for r in issues["data"])
+    csv_text = service.client.get(f"{url}?format=csv", headers=service.auth("up31")).text
+    assert csv_text.splitlines()[0] == "file,row,source,field,reason"
+    assert len(csv_text.splitlines()) == 3
+    status = service.client.get(f"/v1/batches/{body['batch_id']}", headers=service.auth("up31"))
+    assert status.json()["counts"]["rows_with_field_issues"] == 2
+    other = service.client.get(url, headers=service.auth("up11"))
+    assert other.status_code == 403
+
+
 def test_json_rows_upload(service):
     rows = [
         {"person_ref": "J1", "id_number": "", "name": "赵六", "birth_date": "1980-05-05",

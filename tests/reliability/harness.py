@@ -187,7 +187,7 @@ def store_state(url: str) -> dict[str, Any]:
 def half_applied(url: str) -> list[str]:
     """Every way the store could hold part of a batch (empty when it holds none).
 
-    Dose rows, rejects or records of a batch that is not done; a done batch whose stored dose
+    Dose rows, rejects, field issues or records of a batch that is not done; a done batch whose stored dose
     rows differ from its accepted count; a batch still ``processing`` with nobody applying it.
     """
     database = Database(Settings(database_url=url, migrate_on_start=False))
@@ -195,6 +195,8 @@ def half_applied(url: str) -> list[str]:
         "dose rows of a batch not done": "SELECT count(*) FROM dose_rows d JOIN batches b "
         "ON b.id = d.batch_id WHERE b.status <> 'done'",
         "rejects of a batch not done": "SELECT count(*) FROM rejected_rows x JOIN batches b "
+        "ON b.id = x.batch_id WHERE b.status <> 'done'",
+        "field issues of a batch not done": "SELECT count(*) FROM field_issues x JOIN batches b "
         "ON b.id = x.batch_id WHERE b.status <> 'done'",
         "records first seen in a batch not done": "SELECT count(*) FROM person_records p "
         "JOIN batches b ON b.id = p.first_batch_id WHERE b.status <> 'done'",

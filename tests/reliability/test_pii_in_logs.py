@@ -76,11 +76,15 @@ def test_no_personal_data_written_anywhere(backend, fresh_url, tmp_path, synthet
         bad = ("source,person_ref,name,id_number,birth_date,phone,dose_date,vaccine\n"
                f"11,B1,{person.id_number},,{person.phone},{person.phone},{person.id_number},x\n"
                f"11,B2,,,{person.name},,{person.name},{person.phone}\n"
-               f"77,B3,{person.name},{person.id_number},1990-01-01,{person.phone},2021-01-01,x\n")  # fmt: skip
+               f"77,B3,{person.name},{person.id_number},1990-01-01,{person.phone},2021-01-01,x\n"
+               f"11,B4,{person.name},,{person.phone},,2021-01-01,x\n")  # fmt: skip
         bad_batch = call("POST", "/v1/batches", "up11", files={"file": ("bad.csv", bad.encode())})
         assert bad_batch.json()["counts"]["rows_rejected"] == 3
+        assert bad_batch.json()["counts"]["rows_with_field_issues"] == 1  # B4's birth date
         call("GET", f"/v1/batches/{bad_batch.json()['batch_id']}/rejects", "up11")
         call("GET", f"/v1/batches/{bad_batch.json()['batch_id']}/rejects?format=csv", "up11")
+        call("GET", f"/v1/batches/{bad_batch.json()['batch_id']}/field-issues", "up11")
+        call("GET", f"/v1/batches/{bad_batch.json()['batch_id']}/field-issues?format=csv", "up11")
         # malformed requests carrying identifiers: the 422 must not echo them
         call("POST", "/v1/histories/query", "aggregator",
              json={"identities": [{"id_number": person.id_number * 3, "name": person.name * 40}]})  # fmt: skip
@@ -146,6 +150,7 @@ def test_no_personal_data_written_anywhere(backend, fresh_url, tmp_path, synthet
         stored = [
             *session.scalars(text("SELECT coalesce(error, '') FROM batches")),
             *session.scalars(text("SELECT reason FROM rejected_rows")),
+            *session.scalars(text("SELECT reason FROM field_issues")),
             *(
                 json.dumps(list(r), ensure_ascii=False)
                 for r in session.execute(
