@@ -329,3 +329,11 @@ def test_unknown_scenario_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown scenario"):
         rates_for("baseline,nope")
     assert np.isclose(rates_for("rare_phone,many_idless").phone_collected, 0.15)
+
+
+def test_help_lists_every_scenario(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(name in text for name in SCENARIOS)

@@ -22,7 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scenario",
         default="baseline",
-        help="comma-separated: " + ", ".join(f"{k} ({v[0]})" for k, v in SCENARIOS.items()),
+        # argparse %-formats help texts: the descriptions' own "%" must be doubled
+        help="comma-separated: "
+        + ", ".join(f"{k} ({v[0]})" for k, v in SCENARIOS.items()).replace("%", "%%"),
     )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
