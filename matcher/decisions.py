@@ -11,7 +11,7 @@ import pandas as pd
 from matcher import columns as c
 from matcher import persons as p
 from matcher.blocking import column_codes
-from matcher.compare import LEFT, ONE_CHARACTER, RIGHT, level_column
+from matcher.compare import LEFT, LEVELS, ONE_CHARACTER, RIGHT, level_column
 from matcher.scoring import MATCH_PROBABILITY, MATCH_WEIGHT
 from matcher.settings import MatchSettings
 
@@ -21,6 +21,7 @@ WEIGHT_RULES = "weight_rules"
 REVIEW_REASON = "review_reason"  # why a pair in review could not be decided (a ReviewReason)
 LEVEL_DOSES = "level_doses"
 NAME_SIMILAR_ONLY = 2  # name levels 0-2: different or only Jaro-Winkler-similar
+SAME_SIMPLIFIED = LEVELS["name"].index("same_simplified")  # this level and above: one name
 
 
 class Decision(StrEnum):
@@ -54,8 +55,8 @@ class ReviewReason(StrEnum):
 REVIEW_REASON_TEXT: dict[str, str] = {
     ReviewReason.SAME_ID_DIFFERENT_NAME: "the same ID number under a different name "
     "(a guardian's number, or a name typed wrong?)",
-    ReviewReason.OTHER_NAME_WITHOUT_ID: "no agreeing ID and names only alike, not a known "
-    "variant (twins or siblings?)",
+    ReviewReason.OTHER_NAME_WITHOUT_ID: "no agreeing ID, and names only alike (not a known "
+    "variant) or a variant under the other sex (twins or siblings?)",
     ReviewReason.CLUSTER_CONFLICT: "merging would join two different valid ID numbers, or "
     "choose between two holders that fit about equally",
     ReviewReason.UNDECIDED_WEIGHT: "the evidence is between the review and match thresholds",
@@ -93,7 +94,15 @@ def apply_rules(
     )
     # Only a recognised name variant (homophone, script, pinyin) may carry a merge without an
     # agreeing ID: a merely similar name on the same birth date and phone is a twin or sibling.
-    other_name_no_id = (id_level < 2) & (name_level >= 0) & (name_level <= NAME_SIMILAR_ONLY)
+    # A variant (one character, fuzzy pinyin, homophone) under the other sex needs two
+    # independent errors in one person's record, but is what twins of either sex look like.
+    sex_level = scored[level_column("sex")].to_numpy()
+    variant_other_sex = (
+        (name_level > NAME_SIMILAR_ONLY) & (name_level < SAME_SIMPLIFIED) & (sex_level == 0)
+    )
+    other_name_no_id = (id_level < 2) & (
+        ((name_level >= 0) & (name_level <= NAME_SIMILAR_ONLY)) | variant_other_sex
+    )
 
     # Dose evidence only moves the weight: it never overrules the identity evidence (a dose
     # re-entered elsewhere with its own lot text is a duplicate report, not a conflict).

@@ -175,3 +175,19 @@ def test_a_child_under_a_guardians_number_without_a_birth_date_is_not_merged(bac
     linked = link(background, rows)
     assert linked.person_of("44", "MOTHER") != linked.person_of("62", "CHILD")
     assert linked.in_review(("44", "MOTHER"), ("62", "CHILD"))
+
+
+def test_a_name_variant_under_the_other_sex_is_reviewed_not_merged(background) -> None:
+    """Twins of either sex: same birth date and phone, homophone names, no IDs. The same
+    pair but for the sex is a typo of one person, and links."""
+    family = {c.BIRTH_DATE: "2016-05-13", c.PHONE: "13291632551"}
+    rows = [
+        row("65", "BOY", "2021-05-01", **family, **{c.NAME: "臧宇", c.SEX: "男"}),
+        row("31", "GIRL", "2021-06-01", **family, **{c.NAME: "臧语", c.SEX: "女"}),
+        row("44", "TYPO", "2021-06-01", **family, **{c.NAME: "钟语嫣", c.SEX: "女"}),
+        row("62", "SAME", "2021-05-01", **family, **{c.NAME: "钟雨嫣", c.SEX: "女"}),
+    ]
+    linked = link(background, rows)
+    assert linked.person_of("65", "BOY") != linked.person_of("31", "GIRL")
+    assert linked.in_review(("65", "BOY"), ("31", "GIRL"))
+    assert linked.person_of("44", "TYPO") == linked.person_of("62", "SAME")
