@@ -6,7 +6,6 @@ import argparse
 import json
 import logging
 import resource
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -16,15 +15,10 @@ import pandas as pd
 from api.allocator import keep_freed_memory, leave_to_exit, paused_garbage_collector
 from api.outputs import pairs_frame, persons_frame, write_csv, write_json
 from api.progress import StageProgress
-from matcher import columns as c
-from matcher.dictionary import sorted_dictionary
-from matcher.frames import with_columns
-from matcher.histories import HISTORY_COLUMNS, Histories, build_histories, compare_dose_histories
-from matcher.history_lines import IDENTITY_COLUMNS, write_history_lines
-from matcher.ingest import read_exports
-from matcher.names import load_tables
-from matcher.normalise import normalise_doses
-from matcher.pipeline import STAGES, LinkResult, run_link
+from matcher.histories import Histories
+from matcher.history_lines import write_history_lines
+from matcher.job import Exports, prepare_exports, run_job
+from matcher.pipeline import STAGES, LinkResult
 from matcher.scoring import FSModel
 from matcher.settings import MatchSettings
 
@@ -87,68 +81,59 @@ def _run(args: argparse.Namespace, started: float) -> int:
 
         profile = load_profile(args.profile)
     today = pd.Timestamp(args.today) if args.today else pd.Timestamp.today().normalize()
-    seconds: dict[str, float] = {}
-    peaks: dict[str, float] = {}
+    fhir = args.format == "fhir"
+    write: dict[str, float] = {}
+
+    def write_identities(link: LinkResult) -> None:
+        """persons, pairs, review and model, before the histories are merged."""
+        progress.advance("write")
+        t0 = time.perf_counter()
+        write_csv(persons_frame(link.records), out / "persons.csv")
+        write_csv(pairs_frame(link.pairs, link.records), out / "pairs.csv")
+        write_csv(pairs_frame(link.review, link.records, evidence=True), out / "review.csv")
+        write_csv(job_rejects[0], out / "rejects.csv")
+        write_csv(job_rejects[1], out / "field_issues.csv")
+        link.model.save(out / "model.json")
+        write["seconds"], write["peak"] = round(time.perf_counter() - t0, 3), _peak_mb()
 
     # "write": the identity outputs; "histories": merged histories and histories.jsonl.
     stages = ("read", "normalise", *STAGES, "write", "histories")
-    # The name tables (~0.2 s of loading) load while Arrow parses the files.
-    threading.Thread(target=load_tables, name="vaxlink-tables", daemon=True).start()
     with StageProgress(stages, description="link") as progress:
-        progress.advance("read")
-        t0 = time.perf_counter()
-        read = read_exports(args.inputs, profile=profile, progress=False)
-        seconds["read"], peaks["read"] = round(time.perf_counter() - t0, 3), _peak_mb()
-
-        progress.advance("normalise")
-        t0 = time.perf_counter()
-        normalised = normalise_doses(read.frame, today=today, dictionary=True)
-        seconds["normalise"], peaks["normalise"] = round(time.perf_counter() - t0, 3), _peak_mb()
-        doses = normalised.doses
-        rejects = pd.concat([read.rejects, normalised.rejects], ignore_index=True)
-        issues = normalised.issues
-        files, rows_read = read.files, read.rows_read
-        del read, normalised  # the raw frame is no longer needed: free it before linking
-
-        result = run_link(
-            doses,
+        exports = Exports(args.inputs, profile)
+        prepared = prepare_exports(exports, today=today, on_stage=progress.advance)
+        job_rejects = (prepared.rejects, prepared.issues)
+        result = run_job(
+            prepared,
             settings,
+            today=today,
             model=model,
-            dose_evidence=compare_dose_histories,
+            histories=bool(args.histories),
+            reported_by=fhir,
             on_stage=progress.advance,
+            on_linked=write_identities,
         )
-        seconds.update(result.stage_seconds)
-        peaks.update(result.stage_peak_rss_mb)
-
-        progress.advance("write")
+        del prepared  # the dose frame: freed before the histories are written
         t0 = time.perf_counter()
-        write_csv(persons_frame(result.records), out / "persons.csv")
-        write_csv(pairs_frame(result.pairs, result.records), out / "pairs.csv")
-        write_csv(pairs_frame(result.review, result.records, evidence=True), out / "review.csv")
-        write_csv(rejects, out / "rejects.csv")
-        write_csv(issues, out / "field_issues.csv")
-        result.model.save(out / "model.json")
-        seconds["write"], peaks["write"] = round(time.perf_counter() - t0, 3), _peak_mb()
-
-        progress.advance("histories")
-        t0 = time.perf_counter()
-        n_doses = len(doses)
-        histories: Histories | None = None
-        if args.histories:
-            fhir = args.format == "fhir"
-            histories, identities = _histories(doses, result, today, fhir=fhir)
-            del doses
-            _write_histories(out, histories, identities, fhir=fhir)
-        seconds["histories"], peaks["histories"] = round(time.perf_counter() - t0, 3), _peak_mb()
+        if result.histories is not None and result.identities is not None:
+            _write_histories(out, result.histories, result.identities, fhir=fhir)
+        else:
+            progress.advance("histories")
+        # "histories" covers merging (in the job) and writing them
+        seconds = {k: v for k, v in result.stage_seconds.items() if k != "histories"}
+        seconds["write"] = write["seconds"]
+        merging = result.stage_seconds.get("histories", 0.0)
+        seconds["histories"] = round(merging + time.perf_counter() - t0, 3)
+        peaks = {k: v for k, v in result.stage_peak_rss_mb.items() if k != "histories"}
+        peaks["write"], peaks["histories"] = write["peak"], _peak_mb()
 
     summary = {
         "inputs": [str(p) for p in args.inputs],
-        "files": list(files),
-        "dose_rows_read": rows_read,
-        "dose_rows_accepted": n_doses,
-        "rows_rejected": len(rejects),
-        "rows_with_field_issues": len(issues),
-        **result.summary(),
+        "files": list(result.files),
+        "dose_rows_read": result.rows_read,
+        "dose_rows_accepted": result.dose_rows,
+        "rows_rejected": len(result.rejects),
+        "rows_with_field_issues": len(result.issues),
+        **result.link.summary(),
         "stage_seconds": seconds,
         "stage_peak_rss_mb": peaks,
         "total_seconds": round(time.perf_counter() - started, 3),
@@ -157,7 +142,7 @@ def _run(args: argparse.Namespace, started: float) -> int:
     }
     write_json(out / "summary.json", summary)
     _print_summary(summary, out)
-    leave_to_exit(result, rejects, histories)  # when the process ends without teardown
+    leave_to_exit(result)  # when the process ends without teardown
     return 0
 
 
@@ -194,29 +179,6 @@ def _run_generic(args: argparse.Namespace, out: Path) -> int:
         f"{len(result.pairs):,} candidate pairs, {len(matched):,} matched; outputs in {out}/"
     )
     return 0
-
-
-def _histories(
-    doses: pd.DataFrame, result: LinkResult, today: pd.Timestamp, *, fhir: bool
-) -> tuple[Histories, pd.DataFrame]:
-    """Merged histories of the linked persons, and the identities to write them with.
-
-    ``doses`` and ``result.records`` are first cut, in place, to the columns the histories
-    and their writer read (the identity outputs are written by then), so the memory the other
-    columns held (~300 MB at 1M persons) is reused here, where the job's peak is reached.
-    """
-    records = result.records
-    records.drop(columns=[k for k in records if k not in IDENTITY_COLUMNS], inplace=True)
-    doses.drop(columns=[k for k in doses if k not in HISTORY_COLUMNS], inplace=True)
-    # Dictionary-encoded (categories in text order): grouping 2.5M dose rows by person works
-    # on integer codes, and the jsonl writer finds each record's person by its code.
-    person_of_record = sorted_dictionary(records[c.PERSON_ID])
-    doses[c.PERSON_ID] = person_of_record.iloc[result.dose_record_ids].reset_index(drop=True)
-    doses[c.RECORD_ID] = result.dose_record_ids
-    histories = build_histories(doses, today=today, reported_by=fhir)
-    if fhir:
-        return histories, records
-    return histories, with_columns(records, {c.PERSON_ID: person_of_record.array})
 
 
 def _write_histories(
