@@ -33,9 +33,17 @@ from matcher.decisions import (
     Decision,
     ReviewReason,
 )
-from matcher.histories import build_histories, compare_dose_histories, history_documents
-from matcher.normalise import normalise_doses
-from matcher.pipeline import ManualDecisions, run_link
+from matcher.histories import build_histories, history_documents
+from matcher.ingest import empty_rejects
+from matcher.job import (
+    DOCUMENT_IDENTITY_COLUMNS,
+    HistorySelection,
+    JobResult,
+    Prepared,
+    prepare_rows,
+    run_job,
+)
+from matcher.pipeline import LinkResult, ManualDecisions
 from matcher.resident_id import checksum_char
 from matcher.scoring import MATCH_WEIGHT, FSModel, weight_column
 from matcher.settings import MatchSettings
@@ -60,12 +68,36 @@ class LinkStats:
     seconds: float
 
 
+@dataclass(frozen=True, slots=True)
+class BatchRows:
+    """An upload's rows, normalised once before its transaction and stored in it: ``doses``
+    has ``DB_RECORD`` and ``repo.DOSE_ID``, and its ``file`` is ``STORED_FILE``."""
+
+    batch_id: str
+    doses: pd.DataFrame
+
+
 def normalise_stored(raw: pd.DataFrame, *, today: pd.Timestamp) -> pd.DataFrame:
     """Stored canonical rows → the normalised dose frame (``db_record`` kept)."""
-    frame = raw.copy()
-    frame[c.FILE] = "store"
-    frame[c.ROW] = frame[c.ROW].astype("int64")
-    return normalise_doses(frame, today=today).doses
+    return prepare_rows(raw, today=today).doses
+
+
+def _stored_doses(
+    session: Session, record_ids: set[int], *, today: pd.Timestamp, except_batch: str | None = None
+) -> pd.DataFrame:
+    """The normalised stored doses of records (with ``repo.DOSE_ID``), but a batch's."""
+    raw = repo.load_doses(
+        session=session, record_ids=record_ids, except_batch=except_batch, with_ids=True
+    )
+    return normalise_stored(raw, today=today)
+
+
+def _in_store_order(*frames: pd.DataFrame) -> pd.DataFrame:
+    """Normalised dose frames as one, in the order their rows were stored (``repo.DOSE_ID``)."""
+    used = [f for f in frames if len(f)] or list(frames[:1])
+    both = pd.concat(used, ignore_index=True) if len(used) > 1 else used[0]
+    order = np.argsort(both[repo.DOSE_ID].to_numpy(dtype=np.int64), kind="stable")
+    return both.take(order).reset_index(drop=True)
 
 
 # --- blocking keys in the database ---------------------------------------------------------
@@ -159,11 +191,18 @@ def neighbour_records(session: Session, records: pd.DataFrame, settings: MatchSe
 
 
 def refresh_records(
-    session: Session, record_ids: Iterable[int], settings: MatchSettings, *, today: pd.Timestamp
+    session: Session,
+    record_ids: Iterable[int],
+    settings: MatchSettings,
+    *,
+    today: pd.Timestamp,
+    doses: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Rebuild the identity summary and blocking keys of records from their stored doses."""
+    """Rebuild the identity summary and blocking keys of records from their doses (``doses``:
+    all of them, normalised; loaded from the store when None)."""
     ids = sorted(set(record_ids))
-    doses = normalise_stored(repo.load_doses(session=session, record_ids=ids), today=today)
+    if doses is None:
+        doses = normalise_stored(repo.load_doses(session=session, record_ids=ids), today=today)
     records = _records_of(doses)
     summaries = record_summaries(records)
     repo.update_records(
@@ -213,11 +252,13 @@ def link_scope(
     today: pd.Timestamp,
     full: bool = False,
     retrain: bool = False,
+    batch: BatchRows | None = None,
 ) -> LinkStats:
     """Relink ``seeds``, their blocking neighbours and the neighbours' clusters (or everything).
 
-    Must run inside the caller's transaction; serialised per process and, on PostgreSQL, by an
-    advisory lock.
+    ``batch``: the rows just stored for ``seeds``, normalised already (each stored row is
+    read back and normalised once; the batch's not at all). Must run inside the caller's
+    transaction; serialised per process and, on PostgreSQL, by an advisory lock.
     """
     started = time.perf_counter()
     with _LOCK, bulk.large_cache(session):
@@ -240,7 +281,11 @@ def link_scope(
             old_pids, before = set(), None
             counts, total = _name_counts_of(summaries, doses), len(scope)
         else:
-            seed_records = refresh_records(session, seeds, settings, today=today)
+            earlier = _stored_doses(
+                session, seeds, today=today, except_batch=batch.batch_id if batch else None
+            )
+            seed_doses = _in_store_order(earlier, batch.doses) if batch else earlier
+            seed_records = refresh_records(session, seeds, settings, today=today, doses=seed_doses)
             scope = set(seeds) | neighbour_records(session, seed_records, settings)
             before = repo.person_ids_of(session=session, record_ids=scope)
             old_pids = {v for v in before.values() if v}
@@ -252,9 +297,9 @@ def link_scope(
         if not scope:
             return LinkStats(0, 0, 0, {}, False, 0.0)
         if not full:
-            doses = normalise_stored(
-                repo.load_doses(session=session, record_ids=scope), today=today
-            )
+            others = _stored_doses(session, scope - seeds, today=today)
+            doses = _in_store_order(seed_doses, others).drop(columns=repo.DOSE_ID)
+            del seed_doses, others
             names = doses[c.NAME_SIMPLIFIED].dropna().astype(str).unique().tolist()
             counts, total = repo.name_counts(session=session, names=names)
         stored = repo.active_model(session=session)
@@ -262,26 +307,27 @@ def link_scope(
         if model is None and stored is not None and not retrain:
             logger.warning("the stored model is of another vaxlink version: training a new one")
         same, different = repo.manual_pairs(session=session, record_ids=scope)
+
+        def chosen(link: LinkResult) -> set[str] | None:
+            """Persons whose history is rebuilt: all in a full relink, else the changed."""
+            if before is None:
+                return None
+            return changed_persons(_assignments(link.records), before, seeds)
+
         outcome = link_doses(
             doses, settings, model=model, same=same, different=different,
-            name_counts=counts, total_records=total,
+            name_counts=counts, total_records=total, today=today, histories=chosen,
         )  # fmt: skip
-        faults.reached("link.scored")
+        del doses
         if model is None and usable(outcome.model):
             repo.save_model(
                 session=session,
                 model_json=outcome.model.to_json(),
                 trained_on_records=len(outcome.records),
             )
-        _persist(session, doses, outcome, scope=scope, old_pids=old_pids, settings=settings,
-                 today=today, old=before, seeds=seeds, summaries=summaries)  # fmt: skip
-        assignments = dict(
-            zip(
-                outcome.records[DB_RECORD].tolist(),
-                outcome.records[c.PERSON_ID].tolist(),
-                strict=True,
-            )
-        )
+        _persist(session, outcome, scope=scope, old_pids=old_pids, settings=settings,
+                 old=before, summaries=summaries)  # fmt: skip
+        assignments = _assignments(outcome.records)
         return LinkStats(
             records=len(outcome.records),
             persons=int(outcome.records[c.PERSON_ID].nunique()),
@@ -313,14 +359,9 @@ def usable(model: FSModel) -> bool:
     return model.trained_on_pairs >= MIN_TRAINING_PAIRS and bool(np.isfinite(values).all())
 
 
-@dataclass(frozen=True, slots=True)
-class LinkOutcome:
-    """Records with person ids (and ``db_record``), kept pairs, the model, dose → record."""
-
-    records: pd.DataFrame
-    pairs: pd.DataFrame
-    model: FSModel
-    dose_record_ids: npt.NDArray[np.int64]
+def _assignments(records: pd.DataFrame) -> dict[int, str]:
+    """Person id per db record."""
+    return dict(zip(records[DB_RECORD].tolist(), records[c.PERSON_ID].tolist(), strict=True))
 
 
 def link_doses(
@@ -330,31 +371,29 @@ def link_doses(
     model: FSModel | None,
     same: list[tuple[int, int]],
     different: list[tuple[int, int]],
+    today: pd.Timestamp,
     name_counts: dict[str, int] | None = None,
     total_records: int | None = None,
-) -> LinkOutcome:
-    """matcher's link stages with name frequencies taken from the store (see module doc).
+    histories: bool | HistorySelection = False,
+) -> JobResult:
+    """The link job on normalised stored doses, name frequencies taken from the store (see
+    module doc); the records carry ``DB_RECORD``.
 
-    ``same`` / ``different`` are auditor decisions as db record pairs.
+    ``same`` / ``different`` are auditor decisions as db record pairs; ``histories`` as in
+    ``matcher.job.run_job`` (a selection gives history documents' identities from dose rows).
     """
-    result = run_link(
-        doses,
+    return run_job(
+        Prepared(doses=doses, rejects=empty_rejects(), issues=empty_rejects()),
         settings,
+        today=today,
         model=model,
         manual=ManualDecisions(same=_key_pairs(same), different=_key_pairs(different)),
-        manual_key=DB_RECORD,
-        dose_evidence=compare_dose_histories,
+        record_key=DB_RECORD,
         population=total_records if name_counts is not None else None,
         name_counts=name_counts,
+        histories=histories,
+        on_linked=lambda _: faults.reached("link.scored"),
     )
-    records = result.records
-    db = np.zeros(len(records), dtype=np.int64)
-    db[result.dose_record_ids] = doses[DB_RECORD].to_numpy(dtype=np.int64)
-    records[DB_RECORD] = db
-    return LinkOutcome(
-        records=records, pairs=result.pairs, model=result.model,
-        dose_record_ids=result.dose_record_ids,
-    )  # fmt: skip
 
 
 def _key_pairs(pairs: list[tuple[int, int]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -373,33 +412,29 @@ def _band(weight: float, settings: MatchSettings) -> str:
 
 def _persist(
     session: Session,
-    doses: pd.DataFrame,
-    outcome: LinkOutcome,
+    outcome: JobResult,
     *,
     scope: set[int],
     old_pids: set[str],
     settings: MatchSettings,
-    today: pd.Timestamp,
     old: dict[int, str | None] | None,
-    seeds: set[int],
     summaries: pd.DataFrame | None = None,
 ) -> None:
     """Write the outcome. Incremental (``old``: the scope's person ids before): only persons
     that changed get a new document and only records whose person changed are updated."""
     records = outcome.records
     db = records[DB_RECORD].to_numpy()
-    assignments = dict(zip(db.tolist(), records[c.PERSON_ID].tolist(), strict=True))
-    pid_of_dose = records[c.PERSON_ID].to_numpy()[outcome.dose_record_ids]
-    if old is None:  # full relink: every person is rebuilt (the frame is not used afterwards)
-        doses[c.PERSON_ID] = pid_of_dose
-        with_pid = doses
+    assignments = _assignments(records)
+    if old is None:  # full relink: every person is rebuilt
         written = assignments
     else:
-        changed = changed_persons(assignments, old, seeds)
-        keep = np.flatnonzero(pd.Series(pid_of_dose).isin(changed).to_numpy())
-        with_pid = doses.take(keep).assign(**{c.PERSON_ID: pid_of_dose[keep]})
         written = {r: pid for r, pid in assignments.items() if old.get(r) != pid}
-    documents = person_documents(with_pid, today=today)
+    documents: dict[str, dict[str, Any]] = {}
+    if outcome.histories is not None and outcome.identities is not None:
+        documents = {
+            str(doc["person_id"]): doc
+            for doc in history_documents(outcome.histories, outcome.identities)
+        }
     faults.reached("relink.histories" if old is None else "link.histories")
     sizes = records[c.PERSON_ID].value_counts().to_dict()
     persons = {pid: (int(sizes[pid]), document_json(doc)) for pid, doc in documents.items()}
@@ -482,11 +517,7 @@ def person_documents(doses: pd.DataFrame, *, today: pd.Timestamp) -> dict[str, d
     if doses.empty:
         return {}
     histories = build_histories(doses, today=today)
-    identity_cols = [
-        col
-        for col in (c.PERSON_ID, c.SOURCE, c.PERSON_REF, c.NAME, c.ID_KEY, c.SEX, c.BIRTH_DATE)
-        if col in doses.columns
-    ]
+    identity_cols = [col for col in DOCUMENT_IDENTITY_COLUMNS if col in doses.columns]
     return {
         str(doc["person_id"]): doc for doc in history_documents(histories, doses[identity_cols])
     }

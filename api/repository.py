@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sqlalchemy import (
     Connection,
@@ -309,7 +310,9 @@ def insert_doses(*, session: Session, batch_id: str, doses: pd.DataFrame) -> Non
 
 
 def _text_values(column: pd.Series) -> list[str | None]:
-    """A column as Python strings, missing values as None."""
+    """A column as Python strings (dates as ``YYYY-MM-DD``), missing values as None."""
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        column = column.dt.strftime("%Y-%m-%d")
     values = column.astype(object)
     missing = values.isna().to_numpy()
     out: list[str | None] = [v if type(v) is str else str(v) for v in values.tolist()]
@@ -321,20 +324,43 @@ def _text_values(column: pd.Series) -> list[str | None]:
 _DOSE_SELECT = "SELECT " + ", ".join(DOSE_COLUMNS) + ', "row", record_id, id FROM dose_rows'
 
 
-def load_doses(*, session: Session, record_ids: Iterable[int] | None) -> pd.DataFrame:
+DOSE_ID = "dose_id"  # a dose row's primary key, with ``load_doses(with_ids=True)``
+
+
+def load_doses(
+    *,
+    session: Session,
+    record_ids: Iterable[int] | None,
+    except_batch: str | None = None,
+    with_ids: bool = False,
+) -> pd.DataFrame:
     """Stored dose rows (canonical text columns, ``row``, ``db_record``) of records, or all,
-    in the order they were stored."""
+    in the order they were stored; without the rows of ``except_batch``; with ``with_ids``,
+    each row's primary key as ``DOSE_ID``."""
     names = [*DOSE_COLUMNS, c.ROW, "db_record", "_id"]
+    ids = {"_id": DOSE_ID} if with_ids else None
     if record_ids is None:
-        return bulk.select_frame(session, _DOSE_SELECT + " ORDER BY id", names).drop(columns="_id")
-    rows = bulk.select_in(
-        session, _DOSE_SELECT + " WHERE record_id IN ({in})", sorted(set(record_ids))
-    )
+        frame = bulk.select_frame(session, _DOSE_SELECT + " ORDER BY id", names)
+        return frame.rename(columns=ids) if ids else frame.drop(columns="_id")
+    where = " WHERE record_id IN ({in})"
+    params: tuple[str, ...] = ()
+    if except_batch is not None:
+        where = " WHERE batch_id <> ? AND record_id IN ({in})"
+        params = (except_batch,)
+    rows = bulk.select_in(session, _DOSE_SELECT + where, sorted(set(record_ids)), params=params)
     if not rows:
-        return bulk.select_frame(session, _DOSE_SELECT + " WHERE 1 = 0", names).drop(columns="_id")
-    out = pd.DataFrame.from_records(rows, columns=names, coerce_float=False)
-    order = np.argsort(out["_id"].to_numpy(dtype=np.int64), kind="stable")
-    return out.iloc[order].drop(columns="_id").reset_index(drop=True)
+        out = bulk.select_frame(session, _DOSE_SELECT + " WHERE 1 = 0", names)
+    else:
+        out = pd.DataFrame.from_records(rows, columns=names, coerce_float=False)
+        order = np.argsort(out["_id"].to_numpy(dtype=np.int64), kind="stable")
+        out = out.iloc[order].reset_index(drop=True)
+    return out.rename(columns=ids) if ids else out.drop(columns="_id")
+
+
+def batch_dose_ids(*, session: Session, batch_id: str) -> npt.NDArray[np.int64]:
+    """Primary keys of a batch's dose rows, in the order they were stored."""
+    query = select(m.DoseRow.id).where(m.DoseRow.batch_id == batch_id).order_by(m.DoseRow.id)
+    return np.array(session.scalars(query).all(), dtype=np.int64)
 
 
 RECORD_SUMMARY = ("id_key", "name_simplified", "name_pinyin", "birth_key", "n_doses")

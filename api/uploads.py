@@ -24,11 +24,12 @@ from api import repository as repo
 from api.auth import Principal
 from api.config import Settings
 from api.db import Database
-from api.linkage import DB_RECORD, link_scope
+from api.linkage import DB_RECORD, BatchRows, link_scope
 from api.schemas import BatchCounts, BatchPublic
 from matcher import columns as c
 from matcher.errors import VaxlinkError
 from matcher.ingest import ROW_REF_PREFIX, read_export
+from matcher.job import STORED_FILE
 from matcher.masking import scrub_text
 from matcher.normalise import normalise_doses
 
@@ -330,8 +331,6 @@ def _apply(
     ids, new_ids = repo.upsert_records(session=session, batch_id=batch_id, keys=keys)
     pairs = zip(doses[c.SOURCE].astype(str), doses[c.PERSON_REF].astype(str), strict=True)
     doses = doses.assign(**{DB_RECORD: [ids[k] for k in pairs]})
-    for col in (c.BIRTH_DATE, c.DOSE_DATE):
-        doses[col] = doses[col].dt.strftime("%Y-%m-%d")
     repo.insert_doses(session=session, batch_id=batch_id, doses=doses)
     faults.reached("batch.stored")
     seeds = set(ids.values())
@@ -341,7 +340,14 @@ def _apply(
             rows_with_field_issues=len(issues), records_touched=len(seeds),
             persons_new=0, persons_linked=0, persons_review=0,
         )  # fmt: skip
-    stats = link_scope(session, seeds, settings.matching, today=today)
+    # The rows as normalised before the transaction link as they would when read back from the
+    # store: an unusable birth date is stored as missing (so a full relink, which reads every
+    # row back, gives the same persons and histories as this incremental link).
+    stored = doses.assign(**{c.FILE: STORED_FILE})
+    stored[c.BIRTH_DATE_UNUSABLE] = False
+    stored[repo.DOSE_ID] = repo.batch_dose_ids(session=session, batch_id=batch_id)
+    batch = BatchRows(batch_id=batch_id, doses=stored)
+    stats = link_scope(session, seeds, settings.matching, today=today, batch=batch)
     in_review = repo.open_review_records(session=session, record_ids=seeds)
     batch_pids = {stats.assignments[r] for r in seeds if r in stats.assignments}
     linked = {pid for rid, pid in stats.assignments.items() if rid not in new_ids}

@@ -181,3 +181,31 @@ def test_rows_without_person_ref_are_registrations_of_their_own_per_upload(servi
         refs = session.scalars(select(m.PersonRecord.person_ref)).all()
     made = [r for r in refs if r.startswith("~row:")]
     assert len(made) == 2 and len(set(made)) == 2
+
+
+def test_each_uploaded_row_is_normalised_once(service, synthetic, monkeypatch):
+    """The batch's rows are normalised before its transaction and linked as they are; rows
+    stored earlier are read back and normalised once per batch that touches them."""
+    import matcher.job
+    from matcher.normalise import normalise_doses
+
+    normalised: list[int] = []
+
+    def counting(frame, **kwargs):
+        normalised.append(len(frame))
+        return normalise_doses(frame, **kwargs)
+
+    monkeypatch.setattr(api.uploads, "normalise_doses", counting)
+    monkeypatch.setattr(matcher.job, "normalise_doses", counting)
+    first = service.upload("up11", synthetic.csv("11"))
+    assert first.status_code == 200, first.text
+    rows = first.json()["counts"]["rows_accepted"]
+    assert rows > 0 and sum(normalised) == rows  # the store was empty: nothing read back
+    normalised.clear()
+    second = service.upload("up31", synthetic.csv("31"))
+    assert second.status_code == 200, second.text
+    uploaded = second.json()["counts"]["rows_accepted"]
+    with service.database.transaction() as session:
+        stored = len(repo.load_doses(session=session, record_ids=None))
+    assert normalised[0] == uploaded  # the upload itself
+    assert sum(normalised[1:]) <= stored - uploaded  # earlier rows, each at most once

@@ -84,6 +84,21 @@ def test_incremental_histories_equal_full_relink(service, synthetic):
     assert all(incremental[pid] == full[pid] for pid in full)
 
 
+def test_an_unusable_birth_date_gives_the_history_a_full_relink_gives(service, synthetic):
+    """The upload links its rows as normalised once; they must equal the rows a full relink
+    reads back from the store (where an unusable birth date is stored as missing)."""
+    doses = synthetic.doses
+    row = doses[doses["source"] == "11"].iloc[0].to_dict()
+    new = {**row, "person_ref": "BADBIRTH1", "birth_date": "1966-90-20"}
+    content = pd.DataFrame([row, new]).to_csv(index=False).encode("utf-8")
+    response = service.upload("up11", content)
+    assert response.status_code == 200, response.text
+    incremental = _histories(service)
+    response = service.client.post("/v1/relink", headers=service.auth("admin"))
+    assert response.status_code == 200, response.text
+    assert _histories(service) == incremental
+
+
 def _person_with_two_provinces(service) -> tuple[str, dict]:
     with service.database.transaction() as session:
         assignment = repo.person_partition(session=session)
