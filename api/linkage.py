@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from api import bulk, faults
 from api import repository as repo
 from matcher import columns as c
+from matcher import key_index
 from matcher import persons as p
 from matcher.compare import FIELDS, LEFT, RIGHT, level_column
 from matcher.decisions import (
@@ -44,14 +45,11 @@ from matcher.job import (
     run_job,
 )
 from matcher.pipeline import LinkResult, ManualDecisions
-from matcher.resident_id import checksum_char
 from matcher.scoring import MATCH_WEIGHT, FSModel, weight_column
 from matcher.settings import MatchSettings
 
 DB_RECORD = "db_record"
-ID_SUB, ID_SWAP = "id_sub", "id_swap"
 _LOCK = threading.Lock()  # one linking job at a time in this process
-_ID18 = "0123456789X"
 
 logger = logging.getLogger("vaxlink.api.linkage")
 
@@ -100,94 +98,18 @@ def _in_store_order(*frames: pd.DataFrame) -> pd.DataFrame:
     return both.take(order).reset_index(drop=True)
 
 
-# --- blocking keys in the database ---------------------------------------------------------
-KEY_COLUMNS = ("record_id", "rule", "value")
-
-
-def _key_text(column: pd.Series) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
-    """A key column as strings (``str`` of the value) and where it is missing (None, NA, NaN,
-    an empty string or 0)."""
-    values = column.astype(object).to_numpy(copy=True)
-    missing = np.asarray(pd.isna(values), dtype=bool)
-    values[missing] = None
-    missing |= np.asarray(values == "", dtype=bool) | np.asarray(values == 0, dtype=bool)
-    text = np.array([v if type(v) is str else str(v) for v in values.tolist()], dtype=object)
-    return text, missing
-
-
+# --- blocking keys in the database (made by matcher.key_index) ----------------------------
 def record_keys(records: pd.DataFrame, settings: MatchSettings) -> pd.DataFrame:
-    """(db record, rule, value) for every blocking rule, plus one-edit keys of bad-checksum IDs.
-
-    Columns ``KEY_COLUMNS``; a value joins the rule's key values with U+001F (at most 300
-    characters). Vectorised per rule (a full relink computes several million).
-    """
-    db = records[DB_RECORD].to_numpy(dtype=np.int64)
-    parts: list[pd.DataFrame] = []
-    texts: dict[str, tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]] = {}
-    for rule in settings.blocking_rules:
-        for key in rule.keys:
-            if key not in texts:
-                texts[key] = _key_text(records[key])
-        value = texts[rule.keys[0]][0]
-        missing = texts[rule.keys[0]][1].copy()
-        for key in rule.keys[1:]:
-            value = value + "\x1f" + texts[key][0]
-            missing |= texts[key][1]
-        keep = ~missing
-        values = value[keep]
-        if len(values) and max(map(len, values)) > 300:
-            values = np.array([v[:300] for v in values], dtype=object)
-        parts.append(pd.DataFrame({"record_id": db[keep], "rule": rule.name, "value": values}))
-    if settings.one_edit_id_rule:
-        edits: list[tuple[int, str, str]] = []
-        keys = records[c.ID_KEY].astype(object).to_numpy()
-        status = records[c.ID_STATUS].astype(object).to_numpy()
-        for i in np.flatnonzero(status == "checksum_error").tolist():
-            key = keys[i]
-            if isinstance(key, str) and len(key) == 18:
-                edits.extend((int(db[i]), ID_SUB, k) for k in _deletion_keys(key))
-                edits.extend((int(db[i]), ID_SWAP, k) for k in _swaps(key))
-        if edits:
-            parts.append(pd.DataFrame(edits, columns=list(KEY_COLUMNS)).drop_duplicates())
-    if not parts:
-        return pd.DataFrame({k: pd.Series(dtype=object) for k in KEY_COLUMNS})
-    return pd.concat(parts, ignore_index=True)
-
-
-def _deletion_keys(key: str) -> list[str]:
-    return [f"{i}:{key[:i]}{key[i + 1 :]}" for i in range(18)]
-
-
-def _swaps(key: str) -> list[str]:
-    return [key[:i] + key[i + 1] + key[i] + key[i + 2 :] for i in range(17) if key[i] != key[i + 1]]
-
-
-def _substitutions(key: str) -> list[str]:
-    return [key[:i] + ch + key[i + 1 :] for i in range(18) for ch in _ID18 if ch != key[i]]
-
-
-def _checksum_ok(key: str) -> bool:
-    return key[:17].isdigit() and checksum_char(key[:17]) == key[17]
+    """``key_index.KEY_COLUMNS`` rows of records, by their db record ids."""
+    return key_index.record_keys(records, settings, records[DB_RECORD].to_numpy(dtype=np.int64))
 
 
 def neighbour_records(session: Session, records: pd.DataFrame, settings: MatchSettings) -> set[int]:
     """Stored records sharing a blocking key with ``records`` (or one ID edit away)."""
-    wanted: dict[str, set[str]] = {}
-    keys = record_keys(records, settings)
-    plain = ~keys["rule"].isin([ID_SUB, ID_SWAP])
-    for rule, values in keys[plain].groupby("rule", sort=False)["value"]:
-        wanted[str(rule)] = set(values.tolist())
-    id_keys: set[str] = set()
-    if settings.one_edit_id_rule:
-        for key in records[c.ID_KEY].dropna().astype(str):
-            if len(key) != 18:
-                continue
-            wanted.setdefault(ID_SUB, set()).update(_deletion_keys(key))
-            wanted.setdefault(ID_SWAP, set()).add(key)
-            if not _checksum_ok(key):
-                id_keys.update(_substitutions(key))
-                id_keys.update(_swaps(key))
-    return repo.records_sharing_keys(session=session, keys=wanted, id_keys=id_keys)
+    probes = key_index.neighbour_probes(records, settings)
+    return repo.records_sharing_keys(
+        session=session, keys=probes.rule_values, id_keys=probes.id_keys
+    )
 
 
 def refresh_records(
@@ -218,7 +140,7 @@ def record_summaries(records: pd.DataFrame) -> pd.DataFrame:
     """``id`` and the ``repo.RECORD_SUMMARY`` columns stored on each record (None if missing)."""
 
     def text(column: str, width: int | None = None) -> list[str | None]:
-        values, missing = _key_text(records[column])
+        values, missing = key_index.key_text(records[column])
         pairs = zip(values.tolist(), missing.tolist(), strict=True)
         return [None if gone else v[:width] for v, gone in pairs]
 
