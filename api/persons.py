@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import orjson
@@ -23,12 +22,8 @@ from api.schemas import (
     SplitCreate,
     SplitPublic,
 )
-from matcher import columns as c
-from matcher.doc_types import DocType, doc_type_of
+from matcher.lookup_keys import id_key_of, name_keys_of
 from matcher.masking import mask_id, mask_name
-from matcher.names import _keys_of_uniques
-from matcher.regions import PROVINCES
-from matcher.resident_id import IdStatus, normalise_ids, resident_id_status
 
 
 def for_role(doc: dict[str, Any], role: Role) -> dict[str, Any]:
@@ -58,33 +53,6 @@ def linked_record(record: repo.RecordInfo, role: Role) -> LinkedRecordPublic:
         name_masked=mask_name(record.name_simplified),
         n_doses=record.n_doses,
     )
-
-
-_PLAIN_RESIDENT_ID = re.compile(r"[0-9]{17}[0-9X]")
-
-
-def id_key_of(id_type: str, id_number: str) -> str | None:
-    """``ID_KEY`` of one identity, as ``normalise_ids`` computes it.
-
-    Fast path (no frames): a clean, valid 18-character resident ID declared as a resident ID
-    of a mainland province is its own key. Anything else goes through ``normalise_ids``.
-    """
-    if (
-        _PLAIN_RESIDENT_ID.fullmatch(id_number)
-        and id_number[:2] in PROVINCES
-        and doc_type_of(id_type) == DocType.RESIDENT_ID
-        and resident_id_status(id_number) == IdStatus.VALID
-    ):
-        return id_number
-    ids = normalise_ids(pd.Series([id_number], dtype=object), pd.Series([id_type], dtype=object))
-    key = ids[c.ID_KEY].iloc[0]
-    return key if isinstance(key, str) else None
-
-
-def name_keys_of(name: str) -> tuple[str | None, bool, str | None]:
-    """(simplified name, is Latin, pinyin) of one name, as ``normalise_names`` computes them."""
-    keys = _keys_of_uniques([name])
-    return keys[c.NAME_SIMPLIFIED][0], bool(keys[c.NAME_IS_LATIN][0]), keys[c.NAME_PINYIN][0]  # type: ignore[return-value]
 
 
 def _choose(hits: list[repo.IdentityHit], name: str) -> tuple[repo.IdentityHit | None, str]:

@@ -333,7 +333,7 @@ def _plain_text_mask(texts: Any) -> npt.NDArray[np.bool_]:
     return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _keys_of_uniques(uniques: Iterable[object]) -> dict[str, list[object]]:
+def keys_of_uniques(uniques: Iterable[object]) -> dict[str, list[object]]:
     """All name columns for each distinct raw name, as lists in ``NAME_COLUMNS`` order."""
     values = list(uniques)
     keys = _name_keys(np.fromiter(values, dtype=object, count=len(values)))

@@ -271,10 +271,10 @@ def test_vectorised_paths_give_the_python_keys(monkeypatch: pytest.MonkeyPatch) 
     import matcher.names as names_module
 
     raw = _name_mix()
-    fast = names_module._keys_of_uniques(raw)
+    fast = names_module.keys_of_uniques(raw)
     assert names_module._plain_mask(raw)[:3].tolist() == [True, True, True]
     monkeypatch.setattr(names_module, "_plain_text_mask", lambda texts: np.zeros(len(texts), bool))
-    assert names_module._keys_of_uniques(raw) == fast
+    assert names_module.keys_of_uniques(raw) == fast
 
 
 def test_fuzzy_pinyin_vectorised_equals_the_per_value_fold() -> None:
