@@ -16,6 +16,21 @@ from matcher.resident_id import check_bytes
 from matcher.settings import BlockingRule, MatchSettings
 from matcher.sorting import group_order
 
+__all__ = [
+    "ID_CHARS",
+    "ID_FORM",
+    "ID_FORM_CHECKSUM_OK",
+    "ID_FORM_OTHER",
+    "KEY_PREFIX",
+    "BlockingReport",
+    "block_pairs",
+    "column_codes",
+    "encode",
+    "id_encoding",
+    "key_columns",
+    "pairs_within_blocks",
+]
+
 ONE_EDIT_RULE = "id_one_edit"
 _RESIDENT_DOCS = frozenset({"resident_id", "residence_permit", "foreign_pr_new"})
 RULES_COLUMN = "rules"  # bit mask: bit k set when rule k produced the pair

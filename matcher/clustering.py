@@ -18,6 +18,14 @@ import pandas as pd
 from matcher.keyed_hash import pandas_hash
 from matcher.sorting import group_order
 
+__all__ = [
+    "arrow_keys",
+    "cluster_pairs",
+    "cluster_person_ids",
+    "connected_components",
+    "person_ids",
+]
+
 IntArray = npt.NDArray[np.int64]
 
 

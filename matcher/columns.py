@@ -7,6 +7,51 @@ from __future__ import annotations
 
 from typing import Final
 
+__all__ = [
+    "BIRTH_DATE",
+    "BIRTH_DATE_UNUSABLE",
+    "CANONICAL_COLUMNS",
+    "DOSE_DATE",
+    "DOSE_SEQ",
+    "FEMALE",
+    "FIELD",
+    "FILE",
+    "ID_BIRTH_DATE",
+    "ID_DOC_TYPE",
+    "ID_KEY",
+    "ID_NUMBER",
+    "ID_PROVINCE",
+    "ID_SEX",
+    "ID_STATUS",
+    "ID_TYPE",
+    "ID_UPGRADED",
+    "LOT_NUMBER",
+    "MALE",
+    "NAME",
+    "NAME_IS_LATIN",
+    "NAME_NORM",
+    "NAME_PINYIN",
+    "NAME_SIMPLIFIED",
+    "NAME_TOKENS",
+    "PERSON_ID",
+    "PERSON_REF",
+    "PHONE",
+    "PRODUCT_CODE",
+    "REASON",
+    "RECORD_ID",
+    "REJECT_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "ROW",
+    "SEX",
+    "SITE",
+    "SOURCE",
+    "SURNAME",
+    "SURNAME_PINYIN",
+    "UNKNOWN_SEX",
+    "VACCINE",
+    "VACCINE_KNOWN",
+]
+
 # --- The canonical provincial export: one row per dose event -------------------------------
 SOURCE: Final = "source"  # 2-digit GB/T 2260 province code of the reporting system
 PERSON_REF: Final = "person_ref"  # the person's id in that province's system

@@ -33,6 +33,20 @@ from matcher.blocking import (
 from matcher.dictionary import forget_text, is_dictionary
 from matcher.frames import with_columns
 
+__all__ = [
+    "BIRTH_DAY",
+    "FIELDS",
+    "FUZZY_PINYIN",
+    "LEFT",
+    "LEVELS",
+    "ONE_CHARACTER",
+    "RIGHT",
+    "compare_birth_dates",
+    "compare_pairs",
+    "level_column",
+    "prepare_records",
+]
+
 Int8Array = npt.NDArray[np.int8]
 IntArray = npt.NDArray[np.int64]
 LEFT, RIGHT = f"{c.RECORD_ID}_l", f"{c.RECORD_ID}_r"

@@ -20,6 +20,10 @@ import pandas as pd
 
 from matcher.dictionary import ObjectArray, arrow_strings, distinct, with_missing_slot
 
+__all__ = [
+    "parse_dates",
+]
+
 EARLIEST: Final = pd.Timestamp("1890-01-01")
 # Excel's 1900 date system counts 1900-02-29, which did not exist, so from serial 61 on (all
 # five-digit serials) day 0 is 1899-12-30.

@@ -15,6 +15,20 @@ from matcher.compare import LEFT, LEVELS, ONE_CHARACTER, RIGHT, level_column
 from matcher.scoring import MATCH_PROBABILITY, MATCH_WEIGHT
 from matcher.settings import MatchSettings
 
+__all__ = [
+    "DECISION",
+    "LEVEL_DOSES",
+    "REVIEW_REASON",
+    "REVIEW_REASON_TEXT",
+    "RULES_FIRED",
+    "WEIGHT_RULES",
+    "Decision",
+    "ReviewReason",
+    "Rule",
+    "apply_rules",
+    "decision_counts",
+]
+
 DECISION = "decision"
 RULES_FIRED = "rules_fired"
 WEIGHT_RULES = "weight_rules"

@@ -26,6 +26,11 @@ from matcher.dictionary import (
     with_missing_slot,
 )
 
+__all__ = [
+    "normalise_phones",
+    "normalise_sex",
+]
+
 # GB/T 2261.1: 1 male, 2 female, 0 unknown, 9 not stated. Anything not listed is unknown.
 SEX_CODES: Final[dict[str, str]] = {
     "1": MALE,

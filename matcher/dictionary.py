@@ -17,6 +17,30 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+__all__ = [
+    "ObjectArray",
+    "arrow_strings",
+    "as_object",
+    "ascii_matrix",
+    "constant",
+    "dictionary_column",
+    "distinct",
+    "encode",
+    "expand",
+    "fill_missing",
+    "first_seen_numbers",
+    "forget_text",
+    "from_arrow",
+    "is_dictionary",
+    "known_text",
+    "made_of",
+    "map_distinct",
+    "per_file",
+    "sorted_dictionary",
+    "text_ids",
+    "with_missing_slot",
+]
+
 ObjectArray = npt.NDArray[np.object_]
 
 

@@ -18,6 +18,23 @@ import pyarrow.compute as pc
 
 from matcher.dictionary import distinct, known_text, made_of
 
+__all__ = [
+    "DOC_TYPES",
+    "NULL_TOKENS",
+    "PLACEHOLDERS",
+    "RESIDENT_FAMILY",
+    "DocType",
+    "arrow_text",
+    "clean_numbers",
+    "declared_codes",
+    "doc_type_of",
+    "document_keys",
+    "in_set",
+    "infer_from_shape",
+    "matches",
+    "resolve_doc_types",
+]
+
 
 class DocType(StrEnum):
     """The document an identity number belongs to."""

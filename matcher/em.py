@@ -14,6 +14,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+__all__ = [
+    "fit_em",
+]
+
 FloatArray = npt.NDArray[np.float64]
 
 

@@ -11,6 +11,15 @@ VaxlinkError
 
 from __future__ import annotations
 
+__all__ = [
+    "EncodingDetectionError",
+    "InputFormatError",
+    "MissingColumnError",
+    "ModelError",
+    "ProfileError",
+    "VaxlinkError",
+]
+
 
 class VaxlinkError(Exception):
     """Base class of every error raised by vaxlink."""

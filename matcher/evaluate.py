@@ -17,6 +17,12 @@ import pandas as pd
 from matcher.columns import PERSON_ID, PERSON_REF, SOURCE
 from matcher.errors import MissingColumnError, VaxlinkError
 
+__all__ = [
+    "TRUE_PERSON_ID",
+    "evaluate_clusters",
+    "format_table",
+]
+
 TRUE_PERSON_ID: Final = "true_person_id"
 CORRUPTIONS: Final = "corruptions"
 _KEY: Final = [SOURCE, PERSON_REF]

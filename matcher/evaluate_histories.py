@@ -19,6 +19,12 @@ from matcher.evaluate import TRUE_PERSON_ID
 from matcher.schedules import BOOSTER, PRIMARY, PRIMARY_COMPLETE, PRIMARY_IN_PROGRESS
 from matcher.vaccines import CATALOGUE
 
+__all__ = [
+    "evaluate_histories",
+    "format_history_table",
+    "read_histories",
+]
+
 KIND: Final = "kind"
 # Causes, in the order they are assigned (the first that applies wins).
 NOT_LINKED: Final = "records_not_in_histories"  # rejected rows or a missing file

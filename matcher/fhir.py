@@ -10,6 +10,10 @@ from __future__ import annotations
 import uuid
 from typing import Any, Final
 
+__all__ = [
+    "fhir_bundle",
+]
+
 _NAMESPACE: Final = uuid.UUID("6f0b7a52-3f51-4c55-9a3e-7d1f4bb0c2a1")
 PERSON_SYSTEM: Final = "urn:vaxlink:person-id"
 PRODUCT_SYSTEM: Final = "urn:vaxlink:vaccine-product"

@@ -9,6 +9,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+__all__ = [
+    "as_series",
+    "with_columns",
+]
+
 Column = npt.NDArray[Any] | pd.api.extensions.ExtensionArray
 
 

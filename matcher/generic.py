@@ -24,6 +24,12 @@ from matcher.clustering import cluster_pairs
 from matcher.em import fit_em
 from matcher.errors import ProfileError
 
+__all__ = [
+    "DATASET",
+    "GenericProfile",
+    "link_generic",
+]
+
 IntArray = npt.NDArray[np.int64]
 DATASET = "dataset"
 

@@ -61,7 +61,22 @@ from matcher.sorting import group_order, lexsort_codes
 from matcher.vaccines import CATALOGUE, names_inactivated
 
 __all__ = [
+    "ADMINISTERING_SOURCE",
+    "BOOSTER_COUNT",
+    "DOSE_COUNT",
+    "DOSE_NUMBER",
+    "EVENT_ID",
+    "FLAGS",
     "HISTORY_COLUMNS",
+    "JUSTIFIES",
+    "KIND",
+    "MANUFACTURER",
+    "PRIMARY_COMPLETE_DATE",
+    "PRODUCT_NAME",
+    "REPORT_RANK",
+    "STATUS",
+    "STATUS_DATE",
+    "VALID",
     "Histories",
     "build_histories",
     "compare_dose_histories",

@@ -71,7 +71,10 @@ from matcher.text_pieces import (
     texts,
 )
 
-__all__ = ["IDENTITY_COLUMNS", "write_history_lines"]
+__all__ = [
+    "IDENTITY_COLUMNS",
+    "write_history_lines",
+]
 
 # The identity columns the lines are made from (``PERSON_ID``, ``SOURCE``, ``PERSON_REF``
 # required).

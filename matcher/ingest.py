@@ -89,6 +89,15 @@ from matcher.errors import EncodingDetectionError, InputFormatError, MissingColu
 from matcher.profiles import MANUFACTURER, MappingProfile
 from matcher.regions import PROVINCES
 
+__all__ = [
+    "DEFAULT_PATTERNS",
+    "EXCLUDED_PREFIX",
+    "ROW_REF_PREFIX",
+    "empty_rejects",
+    "read_export",
+    "read_exports",
+]
+
 logger = logging.getLogger(__name__)
 
 # Built-in header aliases: canonical column → headers seen in provincial exports. Matching is

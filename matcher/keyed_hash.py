@@ -15,6 +15,10 @@ import numpy.typing as npt
 
 from matcher.dictionary import ascii_matrix
 
+__all__ = [
+    "pandas_hash",
+]
+
 U64 = npt.NDArray[np.uint64]
 
 _INIT: Final = (0x736F6D6570736575, 0x646F72616E646F6D, 0x6C7967656E657261, 0x7465646279746573)

@@ -13,7 +13,10 @@ from matcher.names import keys_of_uniques
 from matcher.regions import PROVINCES
 from matcher.resident_id import IdStatus, normalise_ids, resident_id_status
 
-__all__ = ["id_key_of", "name_keys_of"]
+__all__ = [
+    "id_key_of",
+    "name_keys_of",
+]
 
 _PLAIN_RESIDENT_ID = re.compile(r"[0-9]{17}[0-9X]")
 

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import re
 
+__all__ = [
+    "mask_birth_date",
+    "mask_id",
+    "mask_name",
+    "mask_phone",
+    "scrub_text",
+]
+
 _ID_LIKE = re.compile(
     r"(?<![0-9A-Za-z])([0-9]{6})[0-9]{4,8}([0-9]{3}[0-9Xx]|[0-9]{4})(?![0-9A-Za-z])"
 )

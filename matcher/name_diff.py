@@ -25,6 +25,11 @@ import pandas as pd
 from matcher import columns as c
 from matcher.names import fuzzy_pinyin, normalise_names
 
+__all__ = [
+    "NameDiffKind",
+    "diff_names",
+]
+
 
 class NameDiffKind(StrEnum):
     """How one unit of a name relates to the other name."""

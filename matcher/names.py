@@ -51,6 +51,13 @@ from matcher.dictionary import (
     with_missing_slot,
 )
 
+__all__ = [
+    "fuzzy_pinyin",
+    "keys_of_uniques",
+    "load_tables",
+    "normalise_names",
+]
+
 NAME_COLUMNS: Final[tuple[str, ...]] = (
     NAME_NORM,
     NAME_SIMPLIFIED,

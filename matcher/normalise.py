@@ -70,6 +70,11 @@ from matcher.regions import PROVINCES
 from matcher.resident_id import normalise_ids
 from matcher.vaccines import map_vaccines
 
+__all__ = [
+    "normalise_doses",
+    "safe_text",
+]
+
 _PROVINCE_CODES: Final = sorted(PROVINCES)
 _SEP: Final = "; "
 _ID_RUN: Final = re.compile(r"(?<![0-9A-Za-z])[0-9]{14,17}[0-9Xx](?![0-9A-Za-z])")

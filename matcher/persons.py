@@ -21,6 +21,20 @@ from matcher.dictionary import (
 )
 from matcher.frames import as_series, with_columns
 
+__all__ = [
+    "BIRTH_KEY",
+    "BIRTH_YEAR",
+    "ID_BORROWED",
+    "ID_MAYBE_DAMAGED",
+    "N_DOSES",
+    "RESIDENT_DOC_TYPES",
+    "SEX_CONTRADICTS_ID",
+    "TRUSTED_ID",
+    "build_person_records",
+    "day_month_swapped",
+    "digit_differences",
+]
+
 # Identity fields carried from dose rows to the person record (first non-empty value wins).
 IDENTITY_FIELDS: tuple[str, ...] = (
     c.ID_TYPE,

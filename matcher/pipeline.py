@@ -55,6 +55,14 @@ from matcher.scoring import (
 )
 from matcher.settings import MatchSettings
 
+__all__ = [
+    "STAGES",
+    "LinkResult",
+    "ManualDecisions",
+    "run_link",
+    "train_on_candidates",
+]
+
 STAGES = ("records", "block", "compare", "train", "score", "cluster")
 
 

@@ -22,6 +22,12 @@ from matcher.errors import ProfileError
 from matcher.regions import PROVINCES
 from matcher.vaccines import CATALOGUE, map_vaccine_text
 
+__all__ = [
+    "MANUFACTURER",
+    "MappingProfile",
+    "load_profile",
+]
+
 # Read-side column that is not canonical: its text is appended to the vaccine text.
 MANUFACTURER: Final = "manufacturer"
 # Keys allowed in [columns]: the canonical columns plus the manufacturer.

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Final
 
+__all__ = [
+    "MAINLAND_PROVINCES",
+    "PROVINCES",
+]
+
 PROVINCES: Final[dict[str, str]] = {
     "11": "北京市", "12": "天津市", "13": "河北省", "14": "山西省", "15": "内蒙古自治区",
     "21": "辽宁省", "22": "吉林省", "23": "黑龙江省",

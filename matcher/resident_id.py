@@ -53,11 +53,11 @@ from matcher.regions import PROVINCES
 __all__ = [
     "DocType",
     "IdStatus",
+    "check_bytes",
     "checksum_char",
     "implied_birth_date",
     "implied_sex",
     "is_valid_resident_id",
-    "check_bytes",
     "normalise_ids",
     "resident_id_status",
     "single_digit_repairs",

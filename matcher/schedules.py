@@ -20,6 +20,28 @@ from matcher.columns import DOSE_DATE, LOT_NUMBER, PRODUCT_CODE, RECORD_ID, SOUR
 from matcher.sorting import group_order
 from matcher.vaccines import CATALOGUE
 
+__all__ = [
+    "BOOSTER",
+    "CONFLICT",
+    "DUPLICATE",
+    "MIN_DOSE_GAP_DAYS",
+    "PRIMARY",
+    "PRIMARY_COMPLETE",
+    "PRIMARY_IN_PROGRESS",
+    "STATUSES",
+    "UNSURE",
+    "DoseLabels",
+    "Flag",
+    "classify_report_pairs",
+    "compare_dose_histories",
+    "flag_names",
+    "label_doses",
+    "lots_as_recorded",
+    "normalise_lots",
+    "product_index",
+    "schedule_products",
+]
+
 # --- Policy dates and thresholds ----------------------------------------------------------
 HETEROLOGOUS_BOOSTER_FROM: Final = np.datetime64("2022-02-19", "D")  # 序贯加强免疫
 # 国卫明电〔2022〕484号 (加强老年人新冠病毒疫苗接种工作方案), issued 2022-11-29: 60+ may get the

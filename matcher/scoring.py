@@ -22,6 +22,18 @@ from matcher.compare import FIELDS, LEFT, LEVELS, RIGHT, compare_pairs, level_co
 from matcher.em import fit_em
 from matcher.errors import ModelError
 
+__all__ = [
+    "MATCH_PROBABILITY",
+    "MATCH_WEIGHT",
+    "FSModel",
+    "estimate_u",
+    "match_weights",
+    "name_term_frequencies",
+    "score_pairs",
+    "train_model",
+    "weight_column",
+]
+
 FloatArray = npt.NDArray[np.float64]
 MODEL_VERSION = 2  # 2: name level one_character
 TF_FIELD = "name"

@@ -7,6 +7,11 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+__all__ = [
+    "BlockingRule",
+    "MatchSettings",
+]
+
 
 class BlockingRule(BaseModel):
     """One blocking rule: records sharing all ``keys`` become candidate pairs.

@@ -9,6 +9,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+__all__ = [
+    "group_order",
+    "lexsort_codes",
+]
+
 
 def group_order(codes: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.intp]:
     """``np.argsort(codes, kind="stable")`` of non-negative integer codes.

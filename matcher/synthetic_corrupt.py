@@ -22,6 +22,14 @@ from matcher.synthetic_doses import Doses
 from matcher.synthetic_people import CHILD_AGE, People, bytes_to_str, ymd
 from matcher.synthetic_tables import NamePool, given_name_pool, surname_pool
 
+__all__ = [
+    "CORRUPTIONS",
+    "CorruptionRates",
+    "Identities",
+    "corruption_labels",
+    "make_identities",
+]
+
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 ObjArray = npt.NDArray[np.object_]

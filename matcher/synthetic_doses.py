@@ -20,6 +20,13 @@ from matcher.synthetic_people import People, ymd
 from matcher.synthetic_tables import geography
 from matcher.vaccines import CATALOGUE
 
+__all__ = [
+    "PRODUCTS",
+    "Doses",
+    "ScheduleRates",
+    "make_doses",
+]
+
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 StrArray = npt.NDArray[np.str_]

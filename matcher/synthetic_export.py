@@ -39,6 +39,15 @@ from matcher.synthetic_people import ymd
 from matcher.synthetic_tables import geography
 from matcher.vaccines import TEXT_VARIANTS
 
+__all__ = [
+    "CHINESE_HEADERS",
+    "TRUTH_COLUMNS",
+    "TRUTH_DOSE_COLUMNS",
+    "build_frames",
+    "draw_styles",
+    "write_csv",
+]
+
 IntArray = npt.NDArray[np.int64]
 ObjArray = npt.NDArray[np.object_]
 StrArray = npt.NDArray[np.str_]

@@ -15,6 +15,15 @@ import numpy.typing as npt
 from matcher.resident_id import check_bytes
 from matcher.synthetic_tables import geography, given_name_pool, surname_pool
 
+__all__ = [
+    "CHILD_AGE",
+    "People",
+    "PopulationRates",
+    "bytes_to_str",
+    "make_people",
+    "ymd",
+]
+
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 ByteMatrix = npt.NDArray[np.uint8]

@@ -14,6 +14,11 @@ from typing import Final
 from matcher.errors import VaxlinkError
 from matcher.synthetic import SyntheticConfig
 
+__all__ = [
+    "SCENARIOS",
+    "apply_scenarios",
+]
+
 Scenario = Callable[[SyntheticConfig], SyntheticConfig]
 
 

@@ -18,6 +18,13 @@ from pypinyin import Style, lazy_pinyin
 
 from matcher.regions import MAINLAND_PROVINCES
 
+__all__ = [
+    "NamePool",
+    "geography",
+    "given_name_pool",
+    "surname_pool",
+]
+
 DATA_DIR: Final = Path(__file__).parent / "data"
 SITE_KINDS: Final = ("社区卫生服务中心", "人民医院", "疾病预防控制中心", "妇幼保健院", "临时接种点")
 

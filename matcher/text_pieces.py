@@ -18,7 +18,15 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Vocabulary", "Writes", "interleave", "json_strings", "texts"]
+__all__ = [
+    "Groups",
+    "Section",
+    "Vocabulary",
+    "Writes",
+    "interleave",
+    "json_strings",
+    "texts",
+]
 
 Groups = npt.NDArray[np.int64]  # a sorted group (line, list) per row
 Pieces = npt.NDArray[np.int32]  # codes into a ``Vocabulary``

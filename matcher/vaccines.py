@@ -18,6 +18,14 @@ import pandas as pd
 from matcher.columns import PRODUCT_CODE, VACCINE_KNOWN
 from matcher.dictionary import distinct
 
+__all__ = [
+    "CATALOGUE",
+    "TEXT_VARIANTS",
+    "map_vaccine_text",
+    "map_vaccines",
+    "names_inactivated",
+]
+
 Platform = Literal["inactivated", "adenovirus", "recombinant", "mrna"]
 
 
