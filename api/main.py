@@ -19,6 +19,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.config import Settings, get_settings
 from api.db import Database
 from api.deps import KeyCache
+from api.errors import (
+    Conflict,
+    Failed,
+    Forbidden,
+    Invalid,
+    NotFound,
+    ServiceError,
+    TooLarge,
+    Unavailable,
+)
 from api.metrics import Metrics
 from api.rate_limit import FailureLimiter
 from api.review_auth import LoginRequired
@@ -91,6 +101,32 @@ async def invalid_request(_request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
 
+# Each kind of service error and its HTTP status (the first class of an error's MRO found).
+SERVICE_ERROR_STATUS: dict[type[ServiceError], int] = {
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    Invalid: 422,
+    TooLarge: 413,
+    Unavailable: 503,
+    Failed: 500,
+}
+
+
+def service_status(exc: ServiceError) -> int:
+    """The HTTP status of a service error."""
+    for kind in type(exc).__mro__:
+        if kind in SERVICE_ERROR_STATUS:
+            return SERVICE_ERROR_STATUS[kind]
+    return 400
+
+
+def service_error(_request: Request, exc: Exception) -> Response:
+    """A service's refusal as JSON ``{..details, "detail": message}`` with its status."""
+    assert isinstance(exc, ServiceError)
+    return JSONResponse({**exc.details, "detail": str(exc)}, status_code=service_status(exc))
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A configured app; the schema is migrated at start-up unless disabled."""
     settings = settings or get_settings()
@@ -124,6 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.mount("/review/static", StaticFiles(directory=STATIC_DIR), name="review-static")
     app.add_exception_handler(LoginRequired, review_pages.login_redirect)
+    app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(OperationalError, database_unavailable)
     app.add_exception_handler(InterfaceError, database_unavailable)

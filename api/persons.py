@@ -6,7 +6,6 @@ from typing import Any
 
 import orjson
 import pandas as pd
-from fastapi import HTTPException, status
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
@@ -14,6 +13,7 @@ from api import repository as repo
 from api.auth import Principal, Role
 from api.config import Settings
 from api.db import Database
+from api.errors import Invalid, NotFound
 from api.linkage import link_scope
 from api.schemas import (
     HistoryQueryCreate,
@@ -129,7 +129,7 @@ def person_view(
     """One person with masked linked records; 404 when unknown."""
     doc = repo.person_history(session=session, person_id=person_id)
     if doc is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such person")
+        raise NotFound("no such person")
     records = repo.records_of_person(session=session, person_id=person_id)
     if audit:
         repo.add_audit(session=session, actor=principal, action="person.read", person_id=person_id)
@@ -146,15 +146,13 @@ def split_person(
     """Separate records from a person: cannot-link them to the rest, relink, new histories."""
     records = {r.record_id for r in repo.records_of_person(session=session, person_id=person_id)}
     if not records:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such person")
+        raise NotFound("no such person")
     moving = set(body.record_ids)
     if not moving <= records:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "record not in this person")
+        raise Invalid("record not in this person")
     staying = records - moving
     if not staying:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, "a split must leave at least one record"
-        )
+        raise Invalid("a split must leave at least one record")
     superseded = repo.supersede_same_decisions(
         session=session, groups=(moving, staying), actor_key_id=principal.key_id
     )

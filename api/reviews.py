@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pandas as pd
-from fastapi import HTTPException, status
 from sqlalchemy.orm import Session
 
 from api import repository as repo
 from api.auth import Principal
 from api.config import Settings
+from api.errors import Conflict, NotFound
 from api.linkage import link_scope, merged_document, normalise_stored
 from api.persons import linked_record
 from api.schemas import DecisionPublic, ReviewDecisionCreate, ReviewPublic
@@ -22,7 +22,7 @@ def review_detail(session: Session, principal: Principal, review_id: int) -> Rev
     """Both records (masked), levels and weights, both histories and the merged one."""
     item = repo.get_review(session=session, review_id=review_id)
     if item is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such review item")
+        raise NotFound("no such review item")
     left, right = repo.records_by_ids(session=session, record_ids=[item.record_l, item.record_r])
     pids = [left.person_id, right.person_id]
     docs = repo.person_histories(session=session, person_ids=[p for p in pids if p])
@@ -61,9 +61,9 @@ def decide(
     """Record a verdict and relink the two records' persons at once."""
     item = repo.get_review(session=session, review_id=review_id)
     if item is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such review item")
+        raise NotFound("no such review item")
     if item.status != "open":
-        raise HTTPException(status.HTTP_409_CONFLICT, "already decided; undo the decision first")
+        raise Conflict("already decided; undo the decision first")
     decision = _record_decision(session, principal, item, body)
     (done,) = _relink_and_audit(
         session, settings, principal, [(decision, {item.record_l, item.record_r})],
@@ -113,9 +113,9 @@ def undo(
     """Undo a decision (it stays on record) and relink the records it constrained."""
     decision = repo.get_decision(session=session, decision_id=decision_id)
     if decision is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such decision")
+        raise NotFound("no such decision")
     if decision.undone_at is not None:
-        raise HTTPException(status.HTTP_409_CONFLICT, "decision already undone")
+        raise Conflict("decision already undone")
     repo.undo_decision(session=session, decision_id=decision_id, actor_key_id=principal.key_id)
     if decision.review_id is not None:
         repo.set_review_status(session=session, review_id=decision.review_id, status="open")

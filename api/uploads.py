@@ -24,6 +24,7 @@ from api import repository as repo
 from api.auth import Principal
 from api.config import Settings
 from api.db import Database
+from api.errors import Failed, Invalid, TooLarge, Unavailable
 from api.linkage import DB_RECORD, BatchRows, link_scope
 from api.schemas import BatchCounts, BatchPublic
 from matcher import columns as c
@@ -37,24 +38,30 @@ logger = logging.getLogger("vaxlink.api.uploads")
 COPY_CHUNK = 1 << 20
 
 
-class UploadTooLarge(Exception):
+class UploadTooLarge(TooLarge):
     """The upload exceeds ``max_upload_bytes``."""
 
 
-class UploadRejected(Exception):
+class UploadRejected(Invalid):
     """The file cannot be read as an export (wrong format, missing columns, encoding)."""
 
 
-class BatchFailed(Exception):
-    """Applying the batch failed; nothing of it was stored (``batch_id`` names the record).
+class BatchFailed(Failed):
+    """Applying the batch failed; nothing of it was stored (``batch_id`` names the record;
+    the answer carries it and ``status: failed``)."""
 
-    ``unavailable``: the database could not be reached (the answer is 503: try again).
-    """
-
-    def __init__(self, batch_id: str, message: str, *, unavailable: bool = False) -> None:
-        super().__init__(message)
+    def __init__(self, batch_id: str, message: str) -> None:
+        super().__init__(message, batch_id=batch_id, status="failed")
         self.batch_id = batch_id
-        self.unavailable = unavailable
+
+    @property
+    def unavailable(self) -> bool:
+        """The database could not be reached (the answer is 503: try again)."""
+        return isinstance(self, Unavailable)
+
+
+class BatchUnavailable(BatchFailed, Unavailable):
+    """Applying the batch failed because the database could not be reached."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +304,8 @@ def ingest_batch(
                 repo.fail_batch(session=session, batch_id=batch_id, error=message)
         except Exception as again:  # the database is unreachable: a later sweep marks it
             logger.warning("batch %s not yet marked failed: %s", batch_id, type(again).__name__)
-        raise BatchFailed(batch_id, message, unavailable=_is_unavailable(exc)) from exc
+        failure = BatchUnavailable if _is_unavailable(exc) else BatchFailed
+        raise failure(batch_id, message) from exc
     finally:
         batch_owner.end(batch_id)
 

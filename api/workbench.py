@@ -10,7 +10,6 @@ import datetime as dt
 from typing import Any
 
 import pandas as pd
-from fastapi import HTTPException, status
 from sqlalchemy.orm import Session
 
 from api import pair_evidence as ev
@@ -19,6 +18,7 @@ from api import repository_review as rrepo
 from api import reviews
 from api.auth import Principal, Role
 from api.config import Settings
+from api.errors import Forbidden, NotFound
 from api.review_labels import reasons
 from api.schemas import ReviewPublic
 from api.schemas_review import (
@@ -183,16 +183,16 @@ def reveal(
 ) -> RevealPublic:
     """One record's full ID number, for an auditor, with who / which record / why audited."""
     if principal.role != Role.AUDITOR:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "auditors only")
+        raise Forbidden("auditors only")
     item = repo.get_review(session=session, review_id=review_id)
     if item is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such review item")
+        raise NotFound("no such review item")
     if body.record_id not in (item.record_l, item.record_r):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "that record is not in this pair")
+        raise NotFound("that record is not in this pair")
     facts = ev.load_facts(session, [body.record_id], pd.Timestamp.today().normalize())
     record = facts.get(body.record_id)
     if record is None or not record.id_key:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "that record has no ID number")
+        raise NotFound("that record has no ID number")
     person = repo.person_ids_of(session=session, record_ids=[body.record_id]).get(body.record_id)
     repo.add_audit(
         session=session, actor=principal, action="review.reveal_id", person_id=person,

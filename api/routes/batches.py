@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, UploadFile, status
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import ValidationError
 
 from api import repository as repo
@@ -19,7 +19,6 @@ from api.uploads import (
     BatchFailed,
     StagedUpload,
     UploadRejected,
-    UploadTooLarge,
     ingest_batch,
     stage_rows,
     stage_stream,
@@ -56,32 +55,29 @@ async def upload_batch(
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "upload exceeds the size limit")
     province = principal.province or ""
     content_type = request.headers.get("content-type", "")
-    try:
-        if content_type.startswith("application/json"):
-            try:
-                body = JsonRowsCreate.model_validate_json(await request.body())
-            except ValidationError as exc:
-                errors = [
-                    {**e, "loc": ["body", *e["loc"]]}
-                    for e in exc.errors(include_input=False, include_url=False)
-                ]  # as FastAPI's own 422s: the location starts at the body, no value echoed
-                errors = jsonable_encoder(errors)
-                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, errors) from exc
-            staged = stage_rows(body.rows, province=province, settings=settings)
-        else:
-            form = await request.form()
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile) and not hasattr(upload, "file"):
-                raise HTTPException(
-                    status.HTTP_422_UNPROCESSABLE_CONTENT, "multipart field `file` is required"
-                )
-            assert upload is not None and not isinstance(upload, str)
-            staged = stage_stream(
-                upload.file, filename=upload.filename or "upload.csv", province=province,
-                settings=settings,
-            )  # fmt: skip
-    except UploadTooLarge as exc:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from exc
+    if content_type.startswith("application/json"):
+        try:
+            body = JsonRowsCreate.model_validate_json(await request.body())
+        except ValidationError as exc:
+            errors = [
+                {**e, "loc": ["body", *e["loc"]]}
+                for e in exc.errors(include_input=False, include_url=False)
+            ]  # as FastAPI's own 422s: the location starts at the body, no value echoed
+            errors = jsonable_encoder(errors)
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, errors) from exc
+        staged = stage_rows(body.rows, province=province, settings=settings)
+    else:
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) and not hasattr(upload, "file"):
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, "multipart field `file` is required"
+            )
+        assert upload is not None and not isinstance(upload, str)
+        staged = stage_stream(
+            upload.file, filename=upload.filename or "upload.csv", province=province,
+            settings=settings,
+        )  # fmt: skip
     return await _ingest(request, database, settings, principal, staged)
 
 
@@ -97,15 +93,12 @@ async def _ingest(
     metrics = request.app.state.metrics
     try:
         result = await run_in_threadpool(ingest_batch, database, settings, principal, staged)
-    except UploadRejected as exc:
+    except UploadRejected:
         metrics.batch("rejected")
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-    except BatchFailed as exc:
+        raise  # answered by api.main (as every ServiceError)
+    except BatchFailed:
         metrics.batch("failed")
-        return JSONResponse(  # type: ignore[return-value]
-            status_code=503 if exc.unavailable else 500,
-            content={"batch_id": exc.batch_id, "status": "failed", "detail": str(exc)},
-        )
+        raise
     finally:
         staged.cleanup()
     metrics.batch("duplicate" if result.duplicate else "done")
