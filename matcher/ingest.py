@@ -325,6 +325,8 @@ def _iter_csv(
         raise EncodingDetectionError(
             f"{file}: not valid {encoding} (invalid byte at offset {exc.start})"
         ) from None
+    except pd.errors.ParserError as exc:  # e.g. a quote opened in the header, never closed
+        raise InputFormatError(f"{file}: malformed CSV header: {exc}") from None
     headers = [str(h) for h in header_frame.columns]
     mapping = resolve_headers(headers, file=file, profile=profile)
     wanted = list(mapping)

@@ -413,3 +413,10 @@ def test_quoted_line_break_takes_the_pandas_path_in_the_detected_encoding(
     result = read_export(write(tmp_path / "41.csv", lines, encoding))
     assert as_object(result.frame[NAME]).tolist() == ["张三", "李四"]
     assert as_object(result.frame[SITE]).tolist() == ["城东\n卫生院", "城西卫生院"]
+
+
+def test_a_quote_never_closed_in_the_header_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "11.csv"
+    path.write_bytes(b'"source,person_ref')
+    with pytest.raises(InputFormatError, match="11.csv: malformed CSV header"):
+        read_export(path)
