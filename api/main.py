@@ -19,7 +19,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.config import Settings, get_settings
 from api.db import Database
 from api.deps import KeyCache
-from api.errors import (
+from api.metrics import Metrics
+from api.rate_limit import FailureLimiter
+from api.review_auth import LoginRequired
+from api.routes import admin, batches, ops, persons, review_api, review_pages, reviews
+from api.services.errors import (
     Conflict,
     Failed,
     Forbidden,
@@ -29,11 +33,7 @@ from api.errors import (
     TooLarge,
     Unavailable,
 )
-from api.metrics import Metrics
-from api.rate_limit import FailureLimiter
-from api.review_auth import LoginRequired
-from api.routes import admin, batches, ops, persons, review_api, review_pages, reviews
-from api.uploads import recover_interrupted
+from api.services.uploads import recover_interrupted
 
 logger = logging.getLogger("vaxlink.api")
 STATIC_DIR = Path(__file__).with_name("static")

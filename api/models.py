@@ -48,7 +48,7 @@ class ApiKey(Base):
 class Batch(Base):
     """One upload. ``dedup_key`` (province + content SHA-256) is held while the batch is
     ``processing`` or ``done`` (a second upload of the same content finds it) and cleared when
-    it fails; ``worker`` names the process applying it (``api.batch_owner``)."""
+    it fails; ``worker`` names the process applying it (``api.services.batch_owner``)."""
 
     __tablename__ = "batches"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

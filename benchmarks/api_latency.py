@@ -1,7 +1,7 @@
 """Latency and throughput of the merge API with N synthetic persons stored.
 
 1. **Load**: ``vaxlink synth`` data (cached in ``benchmarks/data``) is stored through the
-   upload path (``api.uploads.ingest_batch``, one batch per province, ``link=False``) and then
+   upload path (``api.services.uploads.ingest_batch``, one batch per province, ``link=False``) and then
    linked by one full relink (``link_scope(full=True)``, the code of ``vaxlink relink``).
    Part of the largest province is held back for step 4.
 2. **Service**: ``vaxlink serve`` (uvicorn) in a subprocess on 127.0.0.1, a free port.
@@ -48,8 +48,8 @@ from api import repository as repo
 from api.auth import Principal, Role
 from api.config import Settings
 from api.db import Database
-from api.linkage import link_scope
-from api.uploads import ingest_batch, stage_stream
+from api.services.linking import link_scope
+from api.services.uploads import ingest_batch, stage_stream
 from benchmarks.run import ensure_synthetic
 from matcher.synthetic import SyntheticConfig, generate
 from matcher.synthetic_export import write_csv

@@ -9,7 +9,7 @@ import pandas as pd
 from api import repository as repo
 from api.config import Settings
 from api.db import Database
-from api.linkage import link_scope
+from api.services.linking import link_scope
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,8 +11,8 @@ import pandas as pd
 
 from api.config import Settings
 from api.db import Database
-from api.linkage import usable
-from api.retraining import LabelMetrics, RetrainReport, retrain, swap_in
+from api.services.linking import usable
+from api.services.retraining import LabelMetrics, RetrainReport, retrain, swap_in
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

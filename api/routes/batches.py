@@ -15,7 +15,7 @@ from api import repository as repo
 from api.auth import Principal, Role
 from api.deps import BatchReader, DatabaseDep, SessionDep, SettingsDep, Uploader
 from api.schemas import BatchPublic, JsonRowsCreate, RejectList, RejectPublic
-from api.uploads import (
+from api.services.uploads import (
     BatchFailed,
     StagedUpload,
     UploadRejected,

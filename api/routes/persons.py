@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
-from api import persons
 from api.deps import Aggregator, Auditor, DatabaseDep, PersonReader, SessionDep, SettingsDep
 from api.schemas import (
     HistoryQueryCreate,
@@ -14,6 +13,7 @@ from api.schemas import (
     SplitCreate,
     SplitPublic,
 )
+from api.services import persons
 
 router = APIRouter(prefix="/v1", tags=["histories"])
 

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
-from api import persons, reviews, workbench
 from api import repository_review as rrepo
 from api.deps import Offset, RowId, SessionDep, SettingsDep
 from api.review_auth import ApiAuditor
@@ -24,6 +23,7 @@ from api.schemas_review import (
     RevealPublic,
     UndoCreateUI,
 )
+from api.services import persons, reviews, workbench
 
 router = APIRouter(prefix="/review/api", tags=["workbench"])
 

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api import repository as repo
-from api import reviews
 from api.deps import Auditor, Offset, RowId, SessionDep, SettingsDep
 from api.schemas import DecisionPublic, ReviewDecisionCreate, ReviewList, ReviewPublic, UndoCreate
+from api.services import reviews
 
 router = APIRouter(prefix="/v1", tags=["reviews"])
 

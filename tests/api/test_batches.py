@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-import api.uploads
+import api.services.uploads
 from api import models as m
 from api import repository as repo
 from tests.api.conftest import make_service
@@ -114,14 +114,14 @@ def test_json_rows_upload(service):
 
 def test_crash_mid_batch_leaves_nothing_and_retry_succeeds(service, synthetic, monkeypatch):
     calls = {"n": 0}
-    real = api.uploads.link_scope
+    real = api.services.uploads.link_scope
 
     def failing(*args, **kwargs):
         calls["n"] += 1
         real(*args, **kwargs)  # the batch's rows and persons are written…
         raise RuntimeError("disk on fire")  # …then the process "crashes"
 
-    monkeypatch.setattr(api.uploads, "link_scope", failing)
+    monkeypatch.setattr(api.services.uploads, "link_scope", failing)
     response = service.upload("up11", synthetic.csv("11"))
     assert response.status_code == 500
     assert response.json()["status"] == "failed"
@@ -135,7 +135,7 @@ def test_crash_mid_batch_leaves_nothing_and_retry_succeeds(service, synthetic, m
     status = service.client.get(f"/v1/batches/{failed_id}", headers=service.auth("up11"))
     assert status.json()["status"] == "failed"
 
-    monkeypatch.setattr(api.uploads, "link_scope", real)
+    monkeypatch.setattr(api.services.uploads, "link_scope", real)
     retry = service.upload("up11", synthetic.csv("11"))
     assert retry.status_code == 200, retry.text
     assert retry.json()["duplicate"] is False
@@ -195,7 +195,7 @@ def test_each_uploaded_row_is_normalised_once(service, synthetic, monkeypatch):
         normalised.append(len(frame))
         return normalise_doses(frame, **kwargs)
 
-    monkeypatch.setattr(api.uploads, "normalise_doses", counting)
+    monkeypatch.setattr(api.services.uploads, "normalise_doses", counting)
     monkeypatch.setattr(matcher.job, "normalise_doses", counting)
     first = service.upload("up11", synthetic.csv("11"))
     assert first.status_code == 200, first.text

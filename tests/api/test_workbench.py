@@ -171,7 +171,7 @@ def test_pair_view_for_the_auditor(wb: Workbench, synthetic):
 
 
 def test_pair_view_stays_masked_for_other_roles(wb: Workbench, synthetic):
-    from api import workbench
+    from api.services import workbench
 
     wb.login()
     first = wb.api("GET", "/queue").json()["data"][0]["review_id"]
@@ -194,7 +194,7 @@ def test_pair_view_stays_masked_for_other_roles(wb: Workbench, synthetic):
 
 
 def test_diff_flags_mark_the_differing_character():
-    from api.pair_evidence import masked_pair
+    from api.services.pair_evidence import masked_pair
     from matcher.masking import mask_name
 
     left, right = masked_pair("张伟明", "张玮明", mask_name)

@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import repository as repo
-from api import workbench
 from api.i18n import messages
-from api.pair_evidence import MAX_REVEALED, Facts, compare_ids
-from api.review_labels import reasons, rule_keys
+from api.services import workbench
+from api.services.pair_evidence import MAX_REVEALED, Facts, compare_ids
+from api.services.review_labels import reasons, rule_keys
 from matcher.compare import LEVELS
 from matcher.decisions import Rule
 from matcher.name_diff import NameDiffKind

@@ -424,7 +424,7 @@ def reference_store(url: str, files: list[tuple[str, bytes]]) -> dict[str, Any]:
     import io
 
     from api.auth import Principal
-    from api.uploads import ingest_batch, stage_stream
+    from api.services.uploads import ingest_batch, stage_stream
     from matcher.settings import MatchSettings
 
     matching = MatchSettings(u_sample_pairs=int(FAST_ENV["VAXLINK_MATCHING__U_SAMPLE_PAIRS"]),

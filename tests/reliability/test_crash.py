@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from api.uploads import INTERRUPTED
+from api.services.uploads import INTERRUPTED
 from tests.reliability import harness
 
 

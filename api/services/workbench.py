@@ -1,7 +1,7 @@
 """The auditor workbench's views: the queue page, the evidence of one pair, the overview.
 
-What each role may see of the identifiers is decided in ``api.pair_evidence``; why a pair is in
-review is worded by ``api.review_labels``.
+What each role may see of the identifiers is decided in ``api.services.pair_evidence``; why a pair is in
+review is worded by ``api.services.review_labels``.
 """
 
 from __future__ import annotations
@@ -12,14 +12,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from api import pair_evidence as ev
 from api import repository as repo
 from api import repository_review as rrepo
-from api import reviews
 from api.auth import Principal, Role
 from api.config import Settings
-from api.errors import Forbidden, NotFound
-from api.review_labels import reasons
 from api.schemas import ReviewPublic
 from api.schemas_review import (
     OverviewPublic,
@@ -31,6 +27,10 @@ from api.schemas_review import (
     RevealPublic,
     WaterfallStep,
 )
+from api.services import pair_evidence as ev
+from api.services import reviews
+from api.services.errors import Forbidden, NotFound
+from api.services.review_labels import reasons
 from matcher.compare import FIELDS, LEVELS
 from matcher.masking import scrub_text
 from matcher.regions import PROVINCES

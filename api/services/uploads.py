@@ -19,14 +19,15 @@ import pandas as pd
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from api import batch_owner, faults
+from api import faults
 from api import repository as repo
 from api.auth import Principal
 from api.config import Settings
 from api.db import Database
-from api.errors import Failed, Invalid, TooLarge, Unavailable
-from api.linkage import DB_RECORD, BatchRows, link_scope
 from api.schemas import BatchCounts, BatchPublic
+from api.services import batch_owner
+from api.services.errors import Failed, Invalid, TooLarge, Unavailable
+from api.services.linking import DB_RECORD, BatchRows, link_scope
 from matcher import columns as c
 from matcher.errors import VaxlinkError
 from matcher.ingest import ROW_REF_PREFIX, read_export

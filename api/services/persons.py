@@ -13,8 +13,6 @@ from api import repository as repo
 from api.auth import Principal, Role
 from api.config import Settings
 from api.db import Database
-from api.errors import Invalid, NotFound
-from api.linkage import link_scope
 from api.schemas import (
     HistoryQueryCreate,
     LinkedRecordPublic,
@@ -22,6 +20,8 @@ from api.schemas import (
     SplitCreate,
     SplitPublic,
 )
+from api.services.errors import Invalid, NotFound
+from api.services.linking import link_scope
 from matcher.lookup_keys import id_key_of, name_keys_of
 from matcher.masking import mask_id, mask_name
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from api import repository as repo
 from api import repository_review as rrepo
-from api.linkage import DB_RECORD, normalise_stored
+from api.services.linking import DB_RECORD, normalise_stored
 from matcher import columns as c
 from matcher import persons as p
 from matcher.blocking import block_pairs

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from api import repository as repo
 from api.auth import Role
-from api.linkage import DB_RECORD, normalise_stored
 from api.schemas import ReviewPublic
 from api.schemas_review import EvidenceView, IdChecks, IdComparison, MaskedChars, PairRecord
+from api.services.linking import DB_RECORD, normalise_stored
 from matcher import columns as c
 from matcher import persons as p
 from matcher.masking import mask_id, mask_name, mask_phone

@@ -8,10 +8,10 @@ from sqlalchemy.orm import Session
 from api import repository as repo
 from api.auth import Principal
 from api.config import Settings
-from api.errors import Conflict, NotFound
-from api.linkage import link_scope, merged_document, normalise_stored
-from api.persons import linked_record
 from api.schemas import DecisionPublic, ReviewDecisionCreate, ReviewPublic
+from api.services.errors import Conflict, NotFound
+from api.services.linking import link_scope, merged_document, normalise_stored
+from api.services.persons import linked_record
 
 
 def _today() -> pd.Timestamp:
