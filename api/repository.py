@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from api import bulk
 from api import models as m
 from api.auth import Principal, Role, hash_token, new_token
-from api.schemas import (
+from api.schemas.v1 import (
     AuditEntryPublic,
     BatchCounts,
     BatchPublic,

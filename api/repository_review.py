@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from api import models as m
 from api.auth import Principal, Role
 from api.repository import ReviewRow
-from api.schemas import DecisionPublic, ReviewSummary
+from api.schemas.v1 import DecisionPublic, ReviewSummary
 from matcher.schedules import Flag
 
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from api import repository as repo
 from api.auth import Role
 from api.deps import Admin, Offset, RowId, SessionDep, SettingsDep
-from api.schemas import AuditList, KeyCreate, KeyPublic, RelinkPublic
+from api.schemas.v1 import AuditList, KeyCreate, KeyPublic, RelinkPublic
 from api.services.linking import link_scope
 
 router = APIRouter(prefix="/v1", tags=["admin"])

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from api import repository as repo
 from api.auth import Principal, Role
 from api.deps import BatchReader, DatabaseDep, SessionDep, SettingsDep, Uploader
-from api.schemas import BatchPublic, JsonRowsCreate, RejectList, RejectPublic
+from api.schemas.v1 import BatchPublic, JsonRowsCreate, RejectList, RejectPublic
 from api.services.uploads import (
     BatchFailed,
     StagedUpload,

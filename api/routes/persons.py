@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Aggregator, Auditor, DatabaseDep, PersonReader, SessionDep, SettingsDep
-from api.schemas import (
+from api.schemas.v1 import (
     HistoryQueryCreate,
     HistoryQueryPublic,
     PersonPublic,

@@ -9,8 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from api import repository_review as rrepo
 from api.deps import Offset, RowId, SessionDep, SettingsDep
 from api.review_auth import ApiAuditor
-from api.schemas import ReviewDecisionCreate, SplitCreate, SplitPublic
-from api.schemas_review import (
+from api.schemas.review import (
     BatchDecisionCreate,
     BatchDecisionResult,
     DecisionCreateUI,
@@ -23,6 +22,7 @@ from api.schemas_review import (
     RevealPublic,
     UndoCreateUI,
 )
+from api.schemas.v1 import ReviewDecisionCreate, SplitCreate, SplitPublic
 from api.services import persons, reviews, workbench
 
 router = APIRouter(prefix="/review/api", tags=["workbench"])

@@ -8,7 +8,13 @@ from fastapi import APIRouter, Query
 
 from api import repository as repo
 from api.deps import Auditor, Offset, RowId, SessionDep, SettingsDep
-from api.schemas import DecisionPublic, ReviewDecisionCreate, ReviewList, ReviewPublic, UndoCreate
+from api.schemas.v1 import (
+    DecisionPublic,
+    ReviewDecisionCreate,
+    ReviewList,
+    ReviewPublic,
+    UndoCreate,
+)
 from api.services import reviews
 
 router = APIRouter(prefix="/v1", tags=["reviews"])

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from api import repository as repo
 from api.auth import Role
-from api.schemas import ReviewPublic
-from api.schemas_review import EvidenceView, IdChecks, IdComparison, MaskedChars, PairRecord
+from api.schemas.review import EvidenceView, IdChecks, IdComparison, MaskedChars, PairRecord
+from api.schemas.v1 import ReviewPublic
 from api.services.linking import DB_RECORD, normalise_stored
 from matcher import columns as c
 from matcher import persons as p

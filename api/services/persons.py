@@ -13,7 +13,7 @@ from api import repository as repo
 from api.auth import Principal, Role
 from api.config import Settings
 from api.db import Database
-from api.schemas import (
+from api.schemas.v1 import (
     HistoryQueryCreate,
     LinkedRecordPublic,
     PersonPublic,

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from api import repository as repo
 from api.auth import Principal
 from api.config import Settings
-from api.schemas import DecisionPublic, ReviewDecisionCreate, ReviewPublic
+from api.schemas.v1 import DecisionPublic, ReviewDecisionCreate, ReviewPublic
 from api.services.errors import Conflict, NotFound
 from api.services.linking import link_scope, merged_document, normalise_stored
 from api.services.persons import linked_record

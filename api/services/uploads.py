@@ -24,7 +24,7 @@ from api import repository as repo
 from api.auth import Principal
 from api.config import Settings
 from api.db import Database
-from api.schemas import BatchCounts, BatchPublic
+from api.schemas.v1 import BatchCounts, BatchPublic
 from api.services import batch_owner
 from api.services.errors import Failed, Invalid, TooLarge, Unavailable
 from api.services.linking import DB_RECORD, BatchRows, link_scope

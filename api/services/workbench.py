@@ -16,8 +16,7 @@ from api import repository as repo
 from api import repository_review as rrepo
 from api.auth import Principal, Role
 from api.config import Settings
-from api.schemas import ReviewPublic
-from api.schemas_review import (
+from api.schemas.review import (
     OverviewPublic,
     PairView,
     QueueItem,
@@ -27,6 +26,7 @@ from api.schemas_review import (
     RevealPublic,
     WaterfallStep,
 )
+from api.schemas.v1 import ReviewPublic
 from api.services import pair_evidence as ev
 from api.services import reviews
 from api.services.errors import Forbidden, NotFound

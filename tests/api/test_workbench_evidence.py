@@ -175,7 +175,7 @@ def test_reveal_is_audited_and_needs_a_reason(cases, caplog):
     with wb.database.transaction() as session:
         admin = repo.principal_for_token(session=session, token=wb.keys["admin"])
         assert admin is not None
-        from api.schemas_review import RevealCreate
+        from api.schemas.review import RevealCreate
 
         with pytest.raises(Exception, match="auditors only"):
             workbench.reveal(

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import DecisionPublic, PersonPublic, ReviewPublic, ReviewSummary, Verdict
+from api.schemas.v1 import DecisionPublic, PersonPublic, ReviewPublic, ReviewSummary, Verdict
 
 EvidenceView = Literal["auditor", "masked"]
 
