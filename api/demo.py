@@ -14,11 +14,11 @@ from pathlib import Path
 
 import httpx
 
-from api import repository as repo
 from api.auth import Role
 from api.cli import main as cli_main
 from api.config import Settings
-from api.db import Database
+from api.db import repository as repo
+from api.db.engine import Database
 
 logger = logging.getLogger("vaxlink.demo")
 HOST, PORT = "127.0.0.1", 8000

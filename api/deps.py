@@ -12,10 +12,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api import repository as repo
 from api.auth import Principal, Role, hash_token
 from api.config import Settings
-from api.db import Database
+from api.db import repository as repo
+from api.db.engine import Database
 
 _bearer = HTTPBearer(auto_error=False, description="API key: Authorization: Bearer <key>")
 

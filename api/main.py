@@ -17,7 +17,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import Settings, get_settings
-from api.db import Database
+from api.db.engine import Database
 from api.deps import KeyCache
 from api.metrics import Metrics
 from api.rate_limit import FailureLimiter

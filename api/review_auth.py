@@ -17,9 +17,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyCookie
 
-from api import repository_review as rrepo
 from api.auth import Principal, Role
 from api.config import Settings
+from api.db.repository import workbench as rrepo
 from api.deps import DatabaseDep, SettingsDep
 
 SESSION_COOKIE = "vx_session"

@@ -43,11 +43,11 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from api import models as m
-from api import repository as repo
 from api.auth import Principal, Role
 from api.config import Settings
-from api.db import Database
+from api.db import models as m
+from api.db import repository as repo
+from api.db.engine import Database
 from api.services.linking import link_scope
 from api.services.uploads import ingest_batch, stage_stream
 from benchmarks.run import ensure_synthetic

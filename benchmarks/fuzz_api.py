@@ -117,7 +117,7 @@ def known_ids(url: str) -> dict[str, list[Any]]:
     from sqlalchemy import text
 
     from api.config import Settings
-    from api.db import Database
+    from api.db.engine import Database
 
     database = Database(Settings(database_url=url, migrate_on_start=False))
     with database.transaction() as session:

@@ -22,10 +22,10 @@ from pathlib import Path
 import pandas as pd
 from fastapi.testclient import TestClient
 
-from api import repository as repo
-from api import repository_review as rrepo
 from api.auth import Role
 from api.config import Settings
+from api.db import repository as repo
+from api.db.repository import workbench as rrepo
 from api.main import create_app
 from matcher import columns as c
 

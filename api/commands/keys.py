@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from api import repository as repo
 from api.auth import Role
 from api.config import Settings
-from api.db import Database
+from api.db import repository as repo
+from api.db.engine import Database
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

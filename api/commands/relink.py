@@ -6,9 +6,9 @@ import argparse
 
 import pandas as pd
 
-from api import repository as repo
 from api.config import Settings
-from api.db import Database
+from api.db import repository as repo
+from api.db.engine import Database
 from api.services.linking import link_scope
 
 

@@ -10,7 +10,7 @@ import sys
 import pandas as pd
 
 from api.config import Settings
-from api.db import Database
+from api.db.engine import Database
 from api.services.linking import usable
 from api.services.retraining import LabelMetrics, RetrainReport, retrain, swap_in
 

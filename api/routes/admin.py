@@ -8,8 +8,8 @@ from typing import Annotated
 import pandas as pd
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
-from api import repository as repo
 from api.auth import Role
+from api.db import repository as repo
 from api.deps import Admin, Offset, RowId, SessionDep, SettingsDep
 from api.schemas.v1 import AuditList, KeyCreate, KeyPublic, RelinkPublic
 from api.services.linking import link_scope

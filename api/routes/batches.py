@@ -11,8 +11,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from api import repository as repo
 from api.auth import Principal, Role
+from api.db import repository as repo
 from api.deps import BatchReader, DatabaseDep, SessionDep, SettingsDep, Uploader
 from api.schemas.v1 import BatchPublic, JsonRowsCreate, RejectList, RejectPublic
 from api.services.uploads import (

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import text
 
-from api import repository as repo
+from api.db import repository as repo
 from api.deps import DatabaseDep
 
 router = APIRouter(tags=["operations"])

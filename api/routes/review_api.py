@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
-from api import repository_review as rrepo
+from api.db.repository import workbench as rrepo
 from api.deps import Offset, RowId, SessionDep, SettingsDep
 from api.review_auth import ApiAuditor
 from api.schemas.review import (
@@ -44,7 +44,7 @@ def queue_filters(
         str, Query(pattern="^(score_desc|score_asc|age_desc|age_asc|newest|oldest)$")
     ] = "score_desc",
 ) -> dict[str, Any]:
-    """Queue filters as keyword arguments of ``repository_review.queue_page``."""
+    """Queue filters as keyword arguments of ``repository.workbench.queue_page``."""
     year_min, year_max = workbench.birth_years(age_min, age_max)
     return {
         "province": province, "band": band, "score_min": score_min, "score_max": score_max,

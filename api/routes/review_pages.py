@@ -10,8 +10,8 @@ from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from api import repository as repo
 from api.auth import Principal, Role
+from api.db import repository as repo
 from api.deps import DatabaseDep, RowId, SettingsDep
 from api.i18n import Lang, normalise_lang, province_names, script_payload, translate
 from api.rate_limit import FailureLimiter

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api import repository as repo
+from api.db import repository as repo
 from api.deps import Auditor, Offset, RowId, SessionDep, SettingsDep
 from api.schemas.v1 import (
     DecisionPublic,

@@ -20,8 +20,9 @@ import orjson
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from api import bulk, faults
-from api import repository as repo
+from api import faults
+from api.db import bulk
+from api.db import repository as repo
 from matcher import columns as c
 from matcher import key_index
 from matcher import persons as p

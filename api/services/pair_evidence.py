@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from api import repository as repo
 from api.auth import Role
+from api.db import repository as repo
 from api.schemas.review import EvidenceView, IdChecks, IdComparison, MaskedChars, PairRecord
 from api.schemas.v1 import ReviewPublic
 from api.services.linking import DB_RECORD, normalise_stored

@@ -9,10 +9,10 @@ import pandas as pd
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from api import repository as repo
 from api.auth import Principal, Role
 from api.config import Settings
-from api.db import Database
+from api.db import repository as repo
+from api.db.engine import Database
 from api.schemas.v1 import (
     HistoryQueryCreate,
     LinkedRecordPublic,

@@ -15,8 +15,8 @@ import numpy.typing as npt
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from api import repository as repo
-from api import repository_review as rrepo
+from api.db import repository as repo
+from api.db.repository import workbench as rrepo
 from api.services.linking import DB_RECORD, normalise_stored
 from matcher import columns as c
 from matcher import persons as p

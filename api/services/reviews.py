@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from api import repository as repo
 from api.auth import Principal
 from api.config import Settings
+from api.db import repository as repo
 from api.schemas.v1 import DecisionPublic, ReviewDecisionCreate, ReviewPublic
 from api.services.errors import Conflict, NotFound
 from api.services.linking import link_scope, merged_document, normalise_stored

@@ -20,10 +20,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.orm import Session
 
 from api import faults
-from api import repository as repo
 from api.auth import Principal
 from api.config import Settings
-from api.db import Database
+from api.db import repository as repo
+from api.db.engine import Database
 from api.schemas.v1 import BatchCounts, BatchPublic
 from api.services import batch_owner
 from api.services.errors import Failed, Invalid, TooLarge, Unavailable

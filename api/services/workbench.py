@@ -12,10 +12,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from api import repository as repo
-from api import repository_review as rrepo
 from api.auth import Principal, Role
 from api.config import Settings
+from api.db import repository as repo
+from api.db.repository import workbench as rrepo
 from api.schemas.review import (
     OverviewPublic,
     PairView,

@@ -14,13 +14,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from api import repository as repo
 from api.auth import Role
 from api.config import Settings
-from api.db import Database
+from api.db import repository as repo
+from api.db.engine import Database
+from api.db.models import Base
 from api.logging import MaskingFilter
 from api.main import create_app
-from api.models import Base
 from matcher.settings import MatchSettings
 from tests.api.factories import Synthetic, make_synthetic
 

@@ -99,7 +99,7 @@ def test_health_metrics_and_docs(service, synthetic):
 def test_audit_log_is_append_only(service):
     from sqlalchemy import text
 
-    from api import repository as repo
+    from api.db import repository as repo
 
     with service.database.transaction() as session:
         repo.add_audit(session=session, actor=None, action="test")
@@ -112,7 +112,7 @@ def test_migrations_match_models(service):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from api.models import Base
+    from api.db.models import Base
 
     with service.database.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []

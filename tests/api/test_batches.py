@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 import api.services.uploads
-from api import models as m
-from api import repository as repo
+from api.db import models as m
+from api.db import repository as repo
 from tests.api.conftest import make_service
 
 

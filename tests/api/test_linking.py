@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import select
 
-from api import repository as repo
-from api.models import Person
+from api.db import repository as repo
+from api.db.models import Person
 from matcher.settings import MatchSettings
 from tests.api.conftest import make_service
 from tests.api.factories import PROVINCES

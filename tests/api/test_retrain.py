@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from api import repository as repo
 from api.cli import main
+from api.db import repository as repo
 from tests.api.workbench_seed import make_workbench
 
 
@@ -38,7 +38,7 @@ def test_retrain_reports_then_swaps_only_with_apply(tmp_path, synthetic, monkeyp
     assert "dry run" in out
 
     from api.config import Settings
-    from api.db import Database
+    from api.db.engine import Database
 
     database = Database(Settings())
     with database.transaction() as session:

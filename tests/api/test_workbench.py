@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from api import repository as repo
+from api.db import repository as repo
 from api.i18n import messages
 from api.review_auth import read_session, sign_session
 from tests.api.workbench_seed import Workbench, make_workbench

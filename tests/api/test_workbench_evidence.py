@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api import repository as repo
+from api.db import repository as repo
 from api.i18n import messages
 from api.services import workbench
 from api.services.pair_evidence import MAX_REVEALED, Facts, compare_ids

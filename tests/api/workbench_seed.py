@@ -9,11 +9,12 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api import repository as repo
-from api import repository_review as rrepo
 from api.auth import Role
 from api.config import Settings
-from api.db import Database
+from api.db import models
+from api.db import repository as repo
+from api.db.engine import Database
+from api.db.repository import workbench as rrepo
 from api.main import create_app
 from matcher.settings import MatchSettings
 from tests.api.factories import PROVINCES, Synthetic
@@ -91,7 +92,7 @@ def upload_all(client: TestClient, keys: dict[str, str], synthetic: Synthetic) -
 def ensure_reviews(database: Database, minimum: int = 3) -> int:
     """Open review items; extra items are made from stored records if linking left too few."""
     with database.transaction() as session:
-        have = rrepo.progress(session=session, actor_key_id=0, since=repo.m.utcnow())["open"]
+        have = rrepo.progress(session=session, actor_key_id=0, since=models.utcnow())["open"]
         if have >= minimum:
             return have
         partition = repo.person_partition(session=session)

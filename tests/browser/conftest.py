@@ -140,8 +140,8 @@ def screenshot(page, name: str) -> Path:
 @pytest.fixture(scope="session")
 def case_items(live: Live) -> dict[str, int]:
     """The review item of each hand-made case (``tests.api.workbench_cases.CASES``) by name."""
-    from api import repository as repo
-    from api import repository_review as rrepo
+    from api.db import repository as repo
+    from api.db.repository import workbench as rrepo
     from tests.api.workbench_cases import CASES
 
     found: dict[str, int] = {}

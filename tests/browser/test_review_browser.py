@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from api import repository as repo
-from api import repository_review as rrepo
+from api.db import repository as repo
+from api.db.repository import workbench as rrepo
 from tests.api.workbench_cases import SHARED_ID, TWIN_A_ID, TWIN_B_ID
 from tests.browser.conftest import screenshot
 from tests.browser.page_checks import (

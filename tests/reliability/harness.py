@@ -27,10 +27,10 @@ import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from api import repository as repo
 from api.auth import Role
 from api.config import Settings
-from api.db import Database
+from api.db import repository as repo
+from api.db.engine import Database
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_PG_URL = os.environ.get(

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from api.config import Settings
-from api.db import Database
+from api.db.engine import Database
 from tests.reliability import harness
 
 

@@ -1,11 +1,11 @@
-"""Alembic environment: runs on the connection handed over by ``api.db.upgrade``."""
+"""Alembic environment: runs on the connection handed over by ``api.db.engine.upgrade``."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from api.models import Base
+from api.db.models import Base
 
 target_metadata = Base.metadata
 config = context.config

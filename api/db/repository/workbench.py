@@ -1,6 +1,6 @@
 """Queries of the auditor workbench: queue pages, progress, undo, overview figures, labels.
 
-Keyword-only like ``api.repository``; returns plain values or schemas, never ORM rows.
+Keyword-only like ``api.db.repository``; returns plain values or schemas, never ORM rows.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any, Literal
 from sqlalchemy import Integer, Select, and_, case, cast, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from api import models as m
 from api.auth import Principal, Role
-from api.repository import ReviewRow
+from api.db import models as m
+from api.db.repository.records import ReviewRow
 from api.schemas.v1 import DecisionPublic, ReviewSummary
 from matcher.schedules import Flag
 

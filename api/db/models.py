@@ -1,4 +1,4 @@
-"""SQLAlchemy tables. Only ``repository.py`` (and the migrations) touch these classes."""
+"""SQLAlchemy tables. Only ``api.db.repository`` (and the migrations) touch these classes."""
 
 from __future__ import annotations
 

@@ -144,7 +144,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def alembic_config() -> Config:
-    """Alembic configuration pointing at the migrations shipped inside ``api/``."""
+    """Alembic configuration pointing at the migrations shipped inside ``api/db/``."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
