@@ -6,7 +6,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -20,9 +19,7 @@ from api.config import Settings, get_settings
 from api.db.engine import Database
 from api.deps import KeyCache
 from api.metrics import Metrics
-from api.rate_limit import FailureLimiter
-from api.review_auth import LoginRequired
-from api.routes import admin, batches, ops, persons, review_api, review_pages, reviews
+from api.routes import admin, batches, ops, persons, review_api, reviews
 from api.services.errors import (
     Conflict,
     Failed,
@@ -34,9 +31,12 @@ from api.services.errors import (
     Unavailable,
 )
 from api.services.uploads import recover_interrupted
+from api.web import pages as review_pages
+from api.web.rate_limit import FailureLimiter
+from api.web.review_auth import LoginRequired
 
 logger = logging.getLogger("vaxlink.api")
-STATIC_DIR = Path(__file__).with_name("static")
+STATIC_DIR = review_pages.STATIC_DIR
 
 DESCRIPTION = """Merge API of vaxlink: provincial uploads, incremental linking, merged dose
 histories for the national aggregator, the auditors' review queue, roles and audit.

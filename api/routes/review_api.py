@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
 from api.db.repository import workbench as rrepo
 from api.deps import Offset, RowId, SessionDep, SettingsDep
-from api.review_auth import ApiAuditor
 from api.schemas.review import (
     BatchDecisionCreate,
     BatchDecisionResult,
@@ -24,6 +23,7 @@ from api.schemas.review import (
 )
 from api.schemas.v1 import ReviewDecisionCreate, SplitCreate, SplitPublic
 from api.services import persons, reviews, workbench
+from api.web.review_auth import ApiAuditor
 
 router = APIRouter(prefix="/review/api", tags=["workbench"])
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from api.db import repository as repo
-from api.i18n import messages
-from api.review_auth import read_session, sign_session
+from api.web.i18n import messages
+from api.web.review_auth import read_session, sign_session
 from tests.api.workbench_seed import Workbench, make_workbench
 
-API = Path(__file__).resolve().parents[2] / "api"
+API = Path(__file__).resolve().parents[2] / "api" / "web"
 
 
 @pytest.fixture
@@ -318,7 +318,7 @@ def test_sign_in_is_paused_after_repeated_failures(wb: Workbench):
 
 
 def test_failure_limiter_window() -> None:
-    from api.rate_limit import FailureLimiter
+    from api.web.rate_limit import FailureLimiter
 
     now = [0.0]
     limiter = FailureLimiter(2, 60.0, clock=lambda: now[0])

@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.db import repository as repo
-from api.i18n import messages
 from api.services import workbench
 from api.services.pair_evidence import MAX_REVEALED, Facts, compare_ids
 from api.services.review_labels import reasons, rule_keys
+from api.web.i18n import messages
 from matcher.compare import LEVELS
 from matcher.decisions import Rule
 from matcher.name_diff import NameDiffKind

@@ -13,9 +13,9 @@ from fastapi.templating import Jinja2Templates
 from api.auth import Principal, Role
 from api.db import repository as repo
 from api.deps import DatabaseDep, RowId, SettingsDep
-from api.i18n import Lang, normalise_lang, province_names, script_payload, translate
-from api.rate_limit import FailureLimiter
-from api.review_auth import (
+from api.web.i18n import Lang, normalise_lang, province_names, script_payload, translate
+from api.web.rate_limit import FailureLimiter
+from api.web.review_auth import (
     COOKIE_PATH,
     LANG_COOKIE,
     SESSION_COOKIE,
@@ -25,7 +25,8 @@ from api.review_auth import (
     sign_session,
 )
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_URL = "/review/static"
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
