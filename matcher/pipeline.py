@@ -1,7 +1,8 @@
-"""The link job: normalised dose rows → person records → pairs → scores → clusters.
+"""The link stages: normalised dose rows → person records → pairs → scores → clusters.
 
-The only module importing every stage. Timing and peak memory are measured per stage;
-logging and progress bars stay with the caller (``on_stage``).
+``matcher.job`` runs them as part of the whole link job (reading, normalising and merging
+histories around them). Timing and peak memory are measured per stage; logging and progress
+bars stay with the caller (``on_stage``).
 """
 
 from __future__ import annotations
