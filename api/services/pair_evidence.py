@@ -21,7 +21,7 @@ from api.auth import Role
 from api.db import repository as repo
 from api.schemas.review import EvidenceView, IdChecks, IdComparison, MaskedChars, PairRecord
 from api.schemas.v1 import ReviewPublic
-from api.services.linking import DB_RECORD, normalise_stored
+from api.services.record_index import DB_RECORD, normalise_stored
 from matcher import columns as c
 from matcher import persons as p
 from matcher.masking import mask_id, mask_name, mask_phone

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.db import repository as repo
 from api.db.repository import workbench as rrepo
-from api.services.linking import DB_RECORD, normalise_stored
+from api.services.record_index import DB_RECORD, normalise_stored
 from matcher import columns as c
 from matcher import persons as p
 from matcher.blocking import block_pairs

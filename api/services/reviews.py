@@ -10,8 +10,9 @@ from api.config import Settings
 from api.db import repository as repo
 from api.schemas.v1 import DecisionPublic, ReviewDecisionCreate, ReviewPublic
 from api.services.errors import Conflict, NotFound
-from api.services.linking import link_scope, merged_document, normalise_stored
+from api.services.linking import link_scope, merged_document
 from api.services.persons import linked_record
+from api.services.record_index import normalise_stored
 
 
 def _today() -> pd.Timestamp:

@@ -27,7 +27,8 @@ from api.db.engine import Database
 from api.schemas.v1 import BatchCounts, BatchPublic
 from api.services import batch_owner
 from api.services.errors import Failed, Invalid, TooLarge, Unavailable
-from api.services.linking import DB_RECORD, BatchRows, link_scope
+from api.services.linking import link_scope
+from api.services.record_index import DB_RECORD, BatchRows
 from matcher import columns as c
 from matcher.errors import VaxlinkError
 from matcher.ingest import ROW_REF_PREFIX, read_export
