@@ -31,6 +31,12 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+def module_path(module: str) -> Path:
+    """The file of a module: ``matcher/job.py``, or ``matcher/engines/__init__.py`` for a package."""
+    plain = ROOT / Path(*module.split(".")).with_suffix(".py")
+    return plain if plain.exists() else ROOT / Path(*module.split(".")) / "__init__.py"
+
+
 def source_files(*folders: str) -> list[Path]:
     """Python files under these top-level folders."""
     return sorted(p for folder in folders for p in (ROOT / folder).rglob("*.py"))

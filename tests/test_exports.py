@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import ast
 import importlib
-from pathlib import Path
 
 import pytest
 
-from tests.import_graph import ROOT, all_uses, modules
+from tests.import_graph import all_uses, module_path, modules
 
 MATCHER = sorted(m for m in modules() if m.startswith("matcher."))
 
 
 def _declared(module: str) -> list[str] | None:
     """The literal ``__all__`` of a module's source (None when it has none)."""
-    path = ROOT / Path(*module.split(".")).with_suffix(".py")
-    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+    for node in ast.parse(module_path(module).read_text(encoding="utf-8")).body:
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
         ):
