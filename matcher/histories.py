@@ -271,12 +271,16 @@ def _merge_events(doses: pd.DataFrame, person_ids: npt.NDArray[np.intp], dated: 
     complete = (prod >= 0).astype(np.int64) + has_lot_text + site.notna().to_numpy()
     complete += lots_as_recorded(lot_raw_all)
     # Survivor preference: not a copy of another province's dose; then the most complete
-    # report; then one from a registration holding more than this dose (a dose re-entered
-    # from the paper certificate often comes under a new registration holding only it, typed
-    # again: its date may be a day off).
-    lone = _lone_reports(doses, dated)
+    # report; then one from a registration holding more than this dose, then one from the
+    # person's only registration in its province (a dose re-entered from the paper
+    # certificate often comes under a new registration holding only it, typed again: its
+    # date may be a day off).
     n_src = len(sources) + 1
-    rank = ((elsewhere * 5 + (4 - complete)) * 2 + lone) * n_src + source_codes
+    record = _record_codes(doses)
+    lone = _lone_reports(record, dated)
+    second = _second_registrations(record, person_ids, source_codes, n_src)
+    del record
+    rank = (((elsewhere * 5 + (4 - complete)) * 2 + lone) * 2 + second) * n_src + source_codes
 
     # Reports with a date, sorted by (person, date, preference) → events.
     rows = np.flatnonzero(dated)
@@ -402,17 +406,39 @@ def build_histories(
     return Histories(events=events, persons=persons, reports=reports)
 
 
-def _lone_reports(doses: pd.DataFrame, dated: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
-    """1 for a dated report that is the only dated report of its registration, else 0."""
+def _record_codes(doses: pd.DataFrame) -> npt.NDArray[np.int64]:
+    """Each dose row's registration as a code (the record ids where the rows have them)."""
     if RECORD_ID in doses:
-        record = doses[RECORD_ID].to_numpy(dtype=np.int64)
-    else:
-        source, _ = pd.factorize(doses[SOURCE], use_na_sentinel=True)
-        ref, refs = pd.factorize(doses[PERSON_REF], use_na_sentinel=True)
-        record = source.astype(np.int64) * (len(refs) + 1) + ref
-        record = pd.factorize(record)[0].astype(np.int64)
+        return doses[RECORD_ID].to_numpy(dtype=np.int64)
+    source, _ = pd.factorize(doses[SOURCE], use_na_sentinel=True)
+    ref, refs = pd.factorize(doses[PERSON_REF], use_na_sentinel=True)
+    record = source.astype(np.int64) * (len(refs) + 1) + ref
+    return pd.factorize(record)[0].astype(np.int64)
+
+
+def _lone_reports(record: npt.NDArray[np.int64], dated: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:  # fmt: skip
+    """1 for a dated report that is the only dated report of its registration, else 0."""
     per_record = np.bincount(record[dated], minlength=int(record.max(initial=-1)) + 1)
     return (dated & (per_record[record] == 1)).astype(np.int64)
+
+
+def _second_registrations(
+    record: npt.NDArray[np.int64],
+    person_ids: npt.NDArray[np.intp],
+    source_codes: npt.NDArray[np.int64],
+    n_src: int,
+) -> npt.NDArray[np.int64]:
+    """1 for a report of a registration whose person has another one in the same province.
+
+    A clinic re-entering a dose from the paper certificate often opens a new registration for
+    a person its province already holds; the province that gave the dose had no reason to.
+    """
+    group, groups = pd.factorize(person_ids.astype(np.int64) * n_src + source_codes)
+    record, records = pd.factorize(record)  # dense: stored record ids can be large
+    span = len(records) + 1
+    registrations = pd.unique(group.astype(np.int64) * span + record)  # (person, province, reg.)
+    per_group = np.bincount(registrations // span, minlength=len(groups))
+    return (per_group[group] > 1).astype(np.int64)
 
 
 def _person_birth_dates(doses: pd.DataFrame, by_person: npt.NDArray[np.intp], person_starts: npt.NDArray[np.intp]) -> npt.NDArray[np.datetime64]:  # fmt: skip

@@ -348,3 +348,19 @@ def test_a_site_code_of_another_province_marks_a_historical_copy() -> None:
         report("2021-05-02", source="62", ref="b", site="620102003"),
     )
     assert h.events["dose_date"].iloc[0] == pd.Timestamp("2021-05-02")
+
+
+def test_survivor_is_not_the_second_registration_of_the_person_in_its_province() -> None:
+    # Dose 1 was given in Yunnan; after the move, a Shandong clinic re-entered it from the
+    # certificate under a new registration, a day off, beside the person's Shandong one.
+    # Both reports are equally complete and each is its registration's only dose.
+    h = build(
+        report("2021-05-30", source="37", ref="s2", lot="202101B481", site="城阳区卫生服务站"),
+        report("2021-06-27", source="37", ref="s1", lot="202104D221", site="兰陵县中医院"),
+        report("2022-01-17", source="37", ref="s1", lot="202109E814", site="兰陵县中医院"),
+        report("2021-05-29", source="53", ref="y", lot="202101B481", site="5301810002"),
+    )
+    assert len(h.events) == 3
+    first = h.events.sort_values("dose_date").iloc[0]
+    assert first["dose_date"] == pd.Timestamp("2021-05-29")
+    assert first["reported_by"][0]["source"] == "53"
