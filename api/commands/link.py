@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import resource
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -16,15 +14,8 @@ import pandas as pd
 from api.allocator import keep_freed_memory, leave_to_exit, paused_garbage_collector
 from api.outputs import pairs_frame, persons_frame, write_csv, write_json
 from api.progress import StageProgress
-from matcher import columns as c
-from matcher.dictionary import sorted_dictionary
-from matcher.frames import with_columns
-from matcher.histories import HISTORY_COLUMNS, Histories, build_histories, compare_dose_histories
-from matcher.history_lines import IDENTITY_COLUMNS, write_history_lines
-from matcher.ingest import read_exports
-from matcher.names import load_tables
-from matcher.normalise import normalise_doses
-from matcher.pipeline import STAGES, LinkResult, run_link
+from matcher.engines import ENGINES, LinkJob, get_engine
+from matcher.engines import STAGES as ENGINE_STAGES
 from matcher.scoring import FSModel
 from matcher.settings import MatchSettings
 
@@ -54,12 +45,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="resolve identities only: skip merged dose histories (histories.jsonl)",
     )
     parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="pandas",
+        help="pandas: one process (default); spark: Apache Spark (needs the spark extra, Java)",
+    )
+    parser.add_argument(
+        "--spark-master",
+        default="local[2]",
+        help="Spark master URL with --engine spark (local[2], spark://host:7077, yarn)",
+    )
+    parser.add_argument(
+        "--conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Spark setting with --engine spark (repeatable), e.g. spark.driver.memory=6g",
+    )
+    parser.add_argument(
         "--generic",
         type=Path,
         metavar="PROFILE",
         help="link one or two CSV files of another schema with a generic TOML profile "
         "(e.g. docs/profiles/generic/febrl4.toml) instead of vaccination exports",
     )
+
+
+def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Constructor options of the chosen engine."""
+    if args.engine != "spark":
+        return {}
+    conf: dict[str, str] = {}
+    for item in args.conf:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise SystemExit(f"vaxlink link: error: --conf expects KEY=VALUE, got {item!r}")
+        conf[key.strip()] = value.strip()
+    return {"master": args.spark_master, "conf": conf}
 
 
 def _peak_mb() -> float:
@@ -87,38 +109,18 @@ def _run(args: argparse.Namespace, started: float) -> int:
 
         profile = load_profile(args.profile)
     today = pd.Timestamp(args.today) if args.today else pd.Timestamp.today().normalize()
-    seconds: dict[str, float] = {}
-    peaks: dict[str, float] = {}
+    engine = get_engine(args.engine, **_engine_options(args))
+    job = LinkJob(
+        inputs=tuple(args.inputs), settings=settings, today=today, model=model, profile=profile
+    )
 
     # "write": the identity outputs; "histories": merged histories and histories.jsonl.
-    stages = ("read", "normalise", *STAGES, "write", "histories")
-    # The name tables (~0.2 s of loading) load while Arrow parses the files.
-    threading.Thread(target=load_tables, name="vaxlink-tables", daemon=True).start()
-    with StageProgress(stages, description="link") as progress:
-        progress.advance("read")
-        t0 = time.perf_counter()
-        read = read_exports(args.inputs, profile=profile, progress=False)
-        seconds["read"], peaks["read"] = round(time.perf_counter() - t0, 3), _peak_mb()
-
-        progress.advance("normalise")
-        t0 = time.perf_counter()
-        normalised = normalise_doses(read.frame, today=today, dictionary=True)
-        seconds["normalise"], peaks["normalise"] = round(time.perf_counter() - t0, 3), _peak_mb()
-        doses = normalised.doses
-        rejects = pd.concat([read.rejects, normalised.rejects], ignore_index=True)
-        issues = normalised.issues
-        files, rows_read = read.files, read.rows_read
-        del read, normalised  # the raw frame is no longer needed: free it before linking
-
-        result = run_link(
-            doses,
-            settings,
-            model=model,
-            dose_evidence=compare_dose_histories,
-            on_stage=progress.advance,
-        )
-        seconds.update(result.stage_seconds)
-        peaks.update(result.stage_peak_rss_mb)
+    stages = (*ENGINE_STAGES, "write", "histories")
+    with StageProgress(stages, description=f"link ({engine.name})") as progress:
+        output = engine.link(job, progress.advance)
+        result, rejects, issues = output.result, output.rejects, output.issues
+        files, rows_read, n_doses = output.files, output.rows_read, output.doses_accepted
+        seconds, peaks = output.stage_seconds, output.stage_peak_rss_mb
 
         progress.advance("write")
         t0 = time.perf_counter()
@@ -132,13 +134,8 @@ def _run(args: argparse.Namespace, started: float) -> int:
 
         progress.advance("histories")
         t0 = time.perf_counter()
-        n_doses = len(doses)
-        histories: Histories | None = None
         if args.histories:
-            fhir = args.format == "fhir"
-            histories, identities = _histories(doses, result, today, fhir=fhir)
-            del doses
-            _write_histories(out, histories, identities, fhir=fhir)
+            output.write_histories(out, args.format == "fhir")
         seconds["histories"], peaks["histories"] = round(time.perf_counter() - t0, 3), _peak_mb()
 
     summary = {
@@ -157,7 +154,7 @@ def _run(args: argparse.Namespace, started: float) -> int:
     }
     write_json(out / "summary.json", summary)
     _print_summary(summary, out)
-    leave_to_exit(result, rejects, histories)  # when the process ends without teardown
+    leave_to_exit(output)  # when the process ends without teardown
     return 0
 
 
@@ -194,54 +191,6 @@ def _run_generic(args: argparse.Namespace, out: Path) -> int:
         f"{len(result.pairs):,} candidate pairs, {len(matched):,} matched; outputs in {out}/"
     )
     return 0
-
-
-def _histories(
-    doses: pd.DataFrame, result: LinkResult, today: pd.Timestamp, *, fhir: bool
-) -> tuple[Histories, pd.DataFrame]:
-    """Merged histories of the linked persons, and the identities to write them with.
-
-    ``doses`` and ``result.records`` are first cut, in place, to the columns the histories
-    and their writer read (the identity outputs are written by then), so the memory the other
-    columns held (~300 MB at 1M persons) is reused here, where the job's peak is reached.
-    """
-    records = result.records
-    records.drop(columns=[k for k in records if k not in IDENTITY_COLUMNS], inplace=True)
-    doses.drop(columns=[k for k in doses if k not in HISTORY_COLUMNS], inplace=True)
-    # Dictionary-encoded (categories in text order): grouping 2.5M dose rows by person works
-    # on integer codes, and the jsonl writer finds each record's person by its code.
-    person_of_record = sorted_dictionary(records[c.PERSON_ID])
-    doses[c.PERSON_ID] = person_of_record.iloc[result.dose_record_ids].reset_index(drop=True)
-    doses[c.RECORD_ID] = result.dose_record_ids
-    histories = build_histories(doses, today=today, reported_by=fhir)
-    if fhir:
-        return histories, records
-    return histories, with_columns(records, {c.PERSON_ID: person_of_record.array})
-
-
-def _write_histories(
-    out: Path,
-    histories: Histories,
-    records: pd.DataFrame,
-    *,
-    fhir: bool,
-) -> None:
-    """histories.jsonl (one person a line) and, with ``fhir``, histories.fhir.jsonl (Bundles)."""
-    if not fhir:
-        with (out / "histories.jsonl").open("wb") as handle:  # UTF-8 bytes
-            write_history_lines(histories, records, handle)
-        return
-    from matcher.fhir import fhir_bundle
-    from matcher.histories import history_documents
-
-    with (
-        (out / "histories.jsonl").open("w", encoding="utf-8") as handle,
-        (out / "histories.fhir.jsonl").open("w", encoding="utf-8") as fhir_handle,
-    ):
-        for document in history_documents(histories, records):
-            handle.write(json.dumps(document, ensure_ascii=False, default=str) + "\n")
-            bundle = fhir_bundle(document)
-            fhir_handle.write(json.dumps(bundle, ensure_ascii=False, default=str) + "\n")
 
 
 def _print_summary(summary: dict[str, Any], out: Path) -> None:
