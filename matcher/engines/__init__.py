@@ -83,7 +83,7 @@ def get_engine(
 
         return PandasEngine()
     if name == "spark":
-        from matcher.engines.spark import SparkEngine  # type: ignore[import-not-found]
+        from matcher.engines.spark import SparkEngine
 
         return SparkEngine(master=master, conf=dict(conf or {}))
     raise ValueError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")

@@ -1,0 +1,83 @@
+"""The ``spark`` engine: the link job on Apache Spark (``pip install 'vaxlink[spark]'``, Java 17).
+
+See ``matcher.engines.spark.job`` for the stages and docs/scale.md for the cost model.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from matcher.engines import EngineUnavailableError, LinkJob, LinkOutput
+
+# Settings for a local run on a shared machine; anything given with --conf wins.
+DEFAULT_CONF: dict[str, str] = {
+    "spark.driver.memory": "4g",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.sql.execution.arrow.maxRecordsPerBatch": "20000",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+}
+
+
+def check_runtime() -> None:
+    """Raise ``EngineUnavailableError`` naming what is missing (pyspark, Java)."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError as exc:
+        raise EngineUnavailableError(
+            "the spark engine needs pyspark: pip install 'vaxlink[spark]' (or make install)"
+        ) from exc
+    java = (
+        os.path.join(os.environ["JAVA_HOME"], "bin", "java")
+        if os.environ.get("JAVA_HOME")
+        else shutil.which("java")
+    )
+    if java is None or not os.path.exists(java):
+        raise EngineUnavailableError(
+            "the spark engine needs Java 17 (no java on PATH and JAVA_HOME unset)"
+        )
+    probe = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        raise EngineUnavailableError(f"the spark engine needs Java 17: {java} -version failed")
+
+
+def start_session(master: str, conf: Mapping[str, str]) -> Any:
+    """A Spark session on ``master`` with ``DEFAULT_CONF`` overridden by ``conf``."""
+    check_runtime()
+    # The executors' Python is this one (the same vaxlink, pandas and pyarrow).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.master(master).appName("vaxlink-link")
+    for key, value in {**DEFAULT_CONF, **conf}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="vaxlink-spark-"))
+    return spark
+
+
+class SparkEngine:
+    """Runs the link job's stages on Spark, calling matcher's pandas functions on Arrow batches."""
+
+    name = "spark"
+
+    def __init__(self, master: str = "local[2]", conf: dict[str, str] | None = None) -> None:
+        self.master = master
+        self.conf = dict(conf or {})
+
+    def link(self, job: LinkJob, on_stage: Callable[[str], None]) -> LinkOutput:
+        """Read, normalise and link the exports of ``job`` on Spark."""
+        from matcher.engines.spark.job import run_spark_link
+
+        spark = start_session(self.master, self.conf)
+        return run_spark_link(spark, job, on_stage)
