@@ -5,15 +5,19 @@ See ``matcher.engines.spark.job`` for the stages and docs/scale.md for the cost 
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from matcher.engines import EngineUnavailableError, LinkJob, LinkOutput
+
+logger = logging.getLogger("vaxlink.spark")
 
 # Settings for a local run on a shared machine; anything given with --conf wins.
 DEFAULT_CONF: dict[str, str] = {
@@ -80,4 +84,13 @@ class SparkEngine:
         from matcher.engines.spark.job import run_spark_link
 
         spark = start_session(self.master, self.conf)
-        return run_spark_link(spark, job, on_stage)
+        started = time.perf_counter()
+
+        def announce(stage: str) -> None:
+            # One line per stage on stderr (the bar is off when stderr is not a terminal).
+            logger.info(
+                "spark %s: stage %s (%.1fs)", self.master, stage, time.perf_counter() - started
+            )
+            on_stage(stage)
+
+        return run_spark_link(spark, job, announce)

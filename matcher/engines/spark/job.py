@@ -536,26 +536,36 @@ def _write_histories(
     from pyspark.sql import functions as F
 
     wanted = [k for k in dose_kinds if k in HISTORY_COLUMNS or k in (b.FILE_INDEX, b.SEQ)]
-    keys = identity.select(c.SOURCE, c.PERSON_REF, c.RECORD_ID, c.PERSON_ID)
+    # Renamed (new column identities): both sides of the cogroup below come from ``identity``.
+    keys = identity.select(
+        c.SOURCE,
+        c.PERSON_REF,
+        F.col(c.RECORD_ID).alias("_rid"),
+        F.col(c.PERSON_ID).alias("_pid"),
+    )
     rows = doses.select(*wanted).join(keys, [c.SOURCE, c.PERSON_REF])
+    rows = rows.withColumnRenamed("_rid", c.RECORD_ID).withColumnRenamed("_pid", c.PERSON_ID)
     kinds = {**{k: dose_kinds[k] for k in wanted}, c.RECORD_ID: "int64", c.PERSON_ID: "text"}
     buckets = F.lit(partitions * 4)
-    rows = rows.withColumn("_bucket", F.pmod(F.xxhash64(c.PERSON_ID), buckets))
-    people = identity.select(c.RECORD_ID, *IDENTITY_COLUMNS).withColumn(
-        "_bucket", F.pmod(F.xxhash64(c.PERSON_ID), buckets)
+    rows = rows.withColumn("_dose_bucket", F.pmod(F.xxhash64(c.PERSON_ID), buckets))
+    # A copy of its own lineage: both sides of the cogroup come from ``identity``.
+    people = (
+        identity.select(c.RECORD_ID, *IDENTITY_COLUMNS)
+        .withColumn("_bucket", F.pmod(F.xxhash64(c.PERSON_ID), buckets))
+        .localCheckpoint()
     )
 
     def per_bucket(dose_rows: pd.DataFrame, record_rows: pd.DataFrame) -> pd.DataFrame:
         record_rows = record_rows.sort_values(c.RECORD_ID, kind="stable")
         return b.histories(
-            dose_rows.drop(columns=["_bucket"]),
+            dose_rows.drop(columns=["_dose_bucket"]),
             record_rows.drop(columns=["_bucket", c.RECORD_ID]).reset_index(drop=True),
             today,
             kinds,
         )
 
     lines = (
-        rows.groupBy("_bucket")
+        rows.groupBy("_dose_bucket")
         .cogroup(people.groupBy("_bucket"))
         .applyInPandas(per_bucket, f"`{c.PERSON_ID}` string, line string")
         .orderBy(c.PERSON_ID)
