@@ -24,6 +24,7 @@ The results are the pandas engine's: same record ids, pairs, model, persons and 
 
 from __future__ import annotations
 
+import logging
 import resource
 import time
 from collections.abc import Callable, Iterator
@@ -223,6 +224,7 @@ def run_spark_link(spark: Any, job: LinkJob, on_stage: Callable[[str], None]) ->
     def write_histories(out: Path, fhir: bool) -> None:
         if fhir:
             raise EngineUnavailableError("--format fhir is written by the pandas engine only")
+        logging.getLogger("vaxlink.spark").info("spark: stage histories (histories.jsonl)")
         _write_histories(doses, identity, dose_kinds, job.today, partitions, out)
 
     del raw_count
