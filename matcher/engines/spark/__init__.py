@@ -66,6 +66,8 @@ def start_session(master: str, conf: Mapping[str, str]) -> Any:
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    # py4j logs each closed connection at INFO, also from the interpreter's exit.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="vaxlink-spark-"))
     return spark
 

@@ -20,6 +20,8 @@ cluster    connected components of the match edges (``graph``), then the cannot-
 histories  per bucket of whole persons: ``build_histories`` and ``write_history_lines``
 
 The results are the pandas engine's: same record ids, pairs, model, persons and lines.
+Helpers: ``candidates`` (blocking joins), ``model`` (training), ``ordering`` (global row
+positions), ``graph`` (components), ``batches`` (executor functions), ``codec`` (dtypes).
 """
 
 from __future__ import annotations
@@ -38,20 +40,21 @@ import pandas as pd
 
 from matcher import columns as c
 from matcher import persons as p
-from matcher.blocking import ONE_EDIT_RULE, BlockingReport, key_columns
-from matcher.compare import LEFT, RIGHT, compare_pairs, level_column, prepare_records
+from matcher.compare import LEFT, RIGHT, level_column
 from matcher.decisions import DECISION, Decision
 from matcher.engines import EngineUnavailableError, LinkJob, LinkOutput
 from matcher.engines.spark import batches as b
+from matcher.engines.spark.candidates import block, both_sides
 from matcher.engines.spark.codec import Kinds, ddl, from_rows, kinds_of
 from matcher.engines.spark.graph import connected_components
+from matcher.engines.spark.model import train
+from matcher.engines.spark.ordering import number_rows
 from matcher.histories import HISTORY_COLUMNS
 from matcher.history_lines import IDENTITY_COLUMNS
 from matcher.ingest import expand_inputs
 from matcher.normalise import normalise_doses
 from matcher.pipeline import LinkResult
-from matcher.scoring import FSModel, estimate_m, fitted_model, random_pairs, u_from_levels
-from matcher.settings import BlockingRule, MatchSettings
+from matcher.settings import MatchSettings
 
 _RAW_KINDS: Kinds = {
     **dict.fromkeys(c.CANONICAL_COLUMNS, "text"),
@@ -66,7 +69,6 @@ _RAW_KINDS: Kinds = {
 _DOSE_LISTS = (
     f"`{b.DOSE_DAYS}` array<int>, `{b.DOSE_PRODUCTS}` array<string>, `{b.DOSE_LOTS}` array<string>"
 )
-_NUMERIC_KEYS = ("int8", "int16", "int32", "int64")
 
 
 def _peak_mb() -> float:
@@ -137,7 +139,7 @@ def run_spark_link(spark: Any, job: LinkJob, on_stage: Callable[[str], None]) ->
             )
             .drop(c.RECORD_ID)
         )
-        records, n_records = _numbered(spark, built)
+        records, n_records = number_rows(spark, built, [c.SOURCE, c.PERSON_REF], c.RECORD_ID)
         names = (
             records.filter(F.col(c.NAME_SIMPLIFIED).isNotNull() & (F.col(c.NAME_SIMPLIFIED) != ""))
             .groupBy(c.NAME_SIMPLIFIED)
@@ -154,11 +156,11 @@ def run_spark_link(spark: Any, job: LinkJob, on_stage: Callable[[str], None]) ->
         )
 
     with stage("block"):
-        candidates, report = _block(spark, records, record_kinds, settings, partitions)
+        candidates, report = block(spark, records, record_kinds, settings, partitions)
 
     with stage("compare"):
         side_columns = [*record_kinds, b.TF, b.DOSE_DAYS, b.DOSE_PRODUCTS, b.DOSE_LOTS]
-        wide = _both_sides(candidates, records, side_columns)
+        wide = both_sides(candidates, records, side_columns)
         compare_sample = wide.limit(16).toPandas()
         level_probe = next(b.compare(iter([compare_sample]), record_kinds, settings))
         level_kinds = kinds_of(level_probe)
@@ -171,11 +173,11 @@ def run_spark_link(spark: Any, job: LinkJob, on_stage: Callable[[str], None]) ->
     with stage("train"):
         model = job.model
         if model is None:
-            model = _train(spark, records, record_kinds, levels, n_pairs, n_records, settings)
+            model = train(spark, records, record_kinds, levels, n_pairs, n_records, settings)
 
     with stage("score"):
         level_names = [k for k in level_kinds if not k.startswith("_")]
-        wide = _both_sides(levels.select(*level_names), records, side_columns)
+        wide = both_sides(levels.select(*level_names), records, side_columns)
         scoring = partial(
             b.score,
             kinds=record_kinds,
@@ -184,7 +186,7 @@ def run_spark_link(spark: Any, job: LinkJob, on_stage: Callable[[str], None]) ->
             model=model,
             population=n_records,
         )
-        probe_rows = _both_sides(
+        probe_rows = both_sides(
             levels.filter(F.col(level_column("id")) == 3).select(*level_names).limit(16),
             records,
             side_columns,
@@ -250,230 +252,6 @@ def _rejects(*frames: Any) -> pd.DataFrame:
     out = pd.concat(parts, ignore_index=True)[list(c.REJECT_COLUMNS)]
     out[c.ROW] = out[c.ROW].astype(np.int64)
     return out
-
-
-def _numbered(spark: Any, frame: Any) -> tuple[Any, int]:
-    """``frame`` with ``record_id`` numbering its rows in (source, person_ref) order."""
-    from pyspark.sql import functions as F
-
-    ordered = (
-        frame.orderBy(c.SOURCE, c.PERSON_REF)
-        .withColumn("_mono", F.monotonically_increasing_id())
-        .checkpoint()  # the ids are fixed once: later reads must see the same ones
-    )
-    parts = (
-        ordered.groupBy((F.col("_mono") / F.lit(1 << 33)).cast("long").alias("_part"))
-        .agg(F.count("*").alias("n"), F.min("_mono").alias("first"))
-        .toPandas()
-        .sort_values("_part")
-    )
-    before = np.cumsum(parts["n"].to_numpy()) - parts["n"].to_numpy()
-    shifts = pd.DataFrame(
-        {"_part": parts["_part"].to_numpy(), "_shift": before - parts["first"].to_numpy()}
-    )
-    numbered = (
-        ordered.withColumn("_part", (F.col("_mono") / F.lit(1 << 33)).cast("long"))
-        .join(F.broadcast(spark.createDataFrame(shifts)), "_part")
-        .withColumn(c.RECORD_ID, F.col("_mono") + F.col("_shift"))
-        .drop("_part", "_shift", "_mono")
-    )
-    return numbered, int(parts["n"].sum())
-
-
-def _present(column: str, kinds: Kinds) -> Any:
-    """True where a blocking key has a value (numbers: not 0; text: not empty)."""
-    from pyspark.sql import functions as F
-
-    col = F.col(column)
-    if kinds[column] in _NUMERIC_KEYS:
-        return col.isNotNull() & (col != 0)
-    return col.isNotNull() & (col != "")
-
-
-def _rule_pairs(records: Any, rule: BlockingRule, kinds: Kinds) -> tuple[Any, int, int]:
-    """Pairs of one rule as ``blocking._pairs_for_rule`` makes them, and the skipped blocks
-    and records."""
-    from pyspark.sql import functions as F
-
-    current = records.select(c.RECORD_ID, *dict.fromkeys((*rule.keys, *rule.sub_keys)))
-    for key in rule.keys:
-        current = current.filter(_present(key, kinds))
-    group = list(rule.keys)
-    found = []
-    skipped_blocks = skipped_records = 0
-    for depth in range(len(rule.sub_keys) + 1):
-        sized = current.join(current.groupBy(*group).agg(F.count("*").alias("_size")), group)
-        sized = sized.persist()
-        ok = sized.filter((F.col("_size") >= 2) & (F.col("_size") <= rule.max_block_size))
-        a = ok.select(F.col(c.RECORD_ID).alias(LEFT), *group)
-        z = ok.select(F.col(c.RECORD_ID).alias(RIGHT), *group)
-        found.append(a.join(z, group).filter(F.col(LEFT) < F.col(RIGHT)).select(LEFT, RIGHT))
-        oversize = sized.filter(F.col("_size") > rule.max_block_size).drop("_size")
-        if depth == len(rule.sub_keys):
-            skipped_records = oversize.count()
-            skipped_blocks = oversize.select(*group).distinct().count() if skipped_records else 0
-            break
-        sub = rule.sub_keys[depth]
-        current = oversize.filter(_present(sub, kinds))
-        group = [*group, sub]
-    pairs = found[0]
-    for more in found[1:]:
-        pairs = pairs.unionByName(more)
-    return pairs, skipped_blocks, skipped_records
-
-
-def _block(
-    spark: Any, records: Any, kinds: Kinds, settings: MatchSettings, partitions: int
-) -> tuple[Any, BlockingReport]:
-    """Candidate pairs (``LEFT < RIGHT``, distinct) of every rule, and the blocking report."""
-    from pyspark.sql import functions as F
-
-    per_rule: dict[str, int] = {}
-    capped_blocks: dict[str, int] = {}
-    capped_records: dict[str, int] = {}
-    found = []
-    names = []
-    for rule in settings.blocking_rules:
-        pairs, blocks, skipped = _rule_pairs(records, rule, kinds)
-        pairs = pairs.persist()
-        per_rule[rule.name] = pairs.count()
-        capped_blocks[rule.name], capped_records[rule.name] = blocks, skipped
-        found.append(pairs)
-        names.append(rule.name)
-    if settings.one_edit_id_rule:
-        id_columns = [c.RECORD_ID, c.ID_KEY, c.ID_STATUS, c.ID_DOC_TYPE]
-        shaped = records.select(*id_columns).filter(
-            F.col(c.ID_STATUS).isin("valid", "checksum_error")
-        )
-        probes = shaped.filter(F.col(c.ID_STATUS) == "checksum_error").toPandas()
-        if len(probes):
-            id_kinds = {k: kinds[k] for k in id_columns}
-            pairs = (
-                shaped.mapInPandas(
-                    partial(b.one_edit, probes=from_rows(probes, id_kinds)),
-                    f"`{LEFT}` bigint, `{RIGHT}` bigint",
-                )
-                .distinct()
-                .persist()
-            )
-        else:
-            pairs = spark.createDataFrame([], f"`{LEFT}` bigint, `{RIGHT}` bigint")
-        per_rule[ONE_EDIT_RULE] = pairs.count()
-        found.append(pairs)
-        names.append(ONE_EDIT_RULE)
-    union = found[0]
-    for more in found[1:]:
-        union = union.unionByName(more)
-    candidates = union.distinct().repartition(partitions * 2).persist()
-    total = candidates.count()
-    for pairs in found:
-        pairs.unpersist()
-    report = BlockingReport(
-        pairs_per_rule=per_rule,
-        capped_blocks=capped_blocks,
-        capped_records=capped_records,
-        total_pairs=total,
-        rule_names=tuple(names),
-    )
-    return candidates, report
-
-
-def _both_sides(pairs: Any, records: Any, columns: list[str]) -> Any:
-    """``pairs`` with every column of both records, as ``l_<column>`` and ``r_<column>``."""
-    from pyspark.sql import functions as F
-
-    out = pairs
-    for side, key in (("l", LEFT), ("r", RIGHT)):
-        renamed = records.select(*[F.col(k).alias(f"{side}_{k}") for k in columns])
-        out = out.join(renamed, out[key] == renamed[f"{side}_{c.RECORD_ID}"])
-    return out
-
-
-def _train(
-    spark: Any,
-    records: Any,
-    kinds: Kinds,
-    levels: Any,
-    n_pairs: int,
-    n_records: int,
-    settings: MatchSettings,
-) -> FSModel:
-    """u on ``estimate_u``'s random pairs (only their records collected), m by EM on the
-    candidates' levels (``estimate_m``'s sample when there are more than ``em_max_pairs``)."""
-    from pyspark.sql import functions as F
-
-    pairs = random_pairs(n_records, sample_pairs=settings.u_sample_pairs, seed=settings.seed)
-    wanted = np.unique(np.concatenate([pairs[LEFT].to_numpy(), pairs[RIGHT].to_numpy()]))
-    ids = spark.createDataFrame(pd.DataFrame({c.RECORD_ID: wanted}))
-    sampled = records.join(F.broadcast(ids), c.RECORD_ID).select(*kinds).toPandas()
-    sampled = from_rows(sampled, kinds).sort_values(c.RECORD_ID).reset_index(drop=True)
-    positions = sampled[c.RECORD_ID].to_numpy(dtype=np.int64)
-    local = pd.DataFrame(
-        {
-            LEFT: np.searchsorted(positions, pairs[LEFT].to_numpy()),
-            RIGHT: np.searchsorted(positions, pairs[RIGHT].to_numpy()),
-        }
-    )
-    coded = prepare_records(sampled, columns=key_columns(settings))
-    u = u_from_levels(compare_pairs(coded, local, jw_thresholds=settings.name_jw_thresholds))
-    del sampled, coded
-
-    columns = [
-        LEFT,
-        RIGHT,
-        *[k for k in levels.columns if k.startswith("level_")],
-        "_seed",
-        "_stated_birth",
-    ]
-    if n_pairs > settings.em_max_pairs:
-        chosen = np.random.default_rng(settings.seed).choice(
-            n_pairs, size=settings.em_max_pairs, replace=False
-        )
-        numbered, _ = _positions(spark, levels.select(*columns))
-        picked = spark.createDataFrame(
-            pd.DataFrame({"_pos": chosen, "_order": np.arange(len(chosen))})
-        )
-        sample = numbered.join(picked, "_pos").toPandas().sort_values("_order")
-    else:
-        sample = levels.select(*columns).toPandas().sort_values([LEFT, RIGHT], kind="stable")
-    sample = sample.reset_index(drop=True)
-    seed_mask = sample["_seed"].to_numpy(dtype=bool)
-    stated = sample["_stated_birth"].to_numpy(dtype=np.int8)[seed_mask]
-    m, share, iterations = estimate_m(
-        sample,
-        seed_mask=seed_mask,
-        max_pairs=settings.em_max_pairs,
-        iterations=settings.em_iterations,
-        tolerance=settings.em_tolerance,
-        seed=settings.seed,
-        seed_overrides={"birth_date": stated},
-    )
-    return fitted_model(m, u, share, iterations, n_pairs=n_pairs, n_records=n_records)
-
-
-def _positions(spark: Any, frame: Any) -> tuple[Any, int]:
-    """``frame`` with ``_pos``: each row's position in (LEFT, RIGHT) order."""
-    from pyspark.sql import functions as F
-
-    ordered = frame.orderBy(LEFT, RIGHT).withColumn("_mono", F.monotonically_increasing_id())
-    ordered = ordered.checkpoint()
-    parts = (
-        ordered.groupBy((F.col("_mono") / F.lit(1 << 33)).cast("long").alias("_part"))
-        .agg(F.count("*").alias("n"), F.min("_mono").alias("first"))
-        .toPandas()
-        .sort_values("_part")
-    )
-    before = np.cumsum(parts["n"].to_numpy()) - parts["n"].to_numpy()
-    shifts = pd.DataFrame(
-        {"_part": parts["_part"].to_numpy(), "_shift": before - parts["first"].to_numpy()}
-    )
-    numbered = (
-        ordered.withColumn("_part", (F.col("_mono") / F.lit(1 << 33)).cast("long"))
-        .join(F.broadcast(spark.createDataFrame(shifts)), "_part")
-        .withColumn("_pos", F.col("_mono") + F.col("_shift"))
-        .drop("_part", "_shift", "_mono")
-    )
-    return numbered, int(parts["n"].sum())
 
 
 def _cluster(
