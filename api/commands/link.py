@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import resource
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,8 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
     for item in args.conf:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise SystemExit(f"vaxlink link: error: --conf expects KEY=VALUE, got {item!r}")
+            print(f"vaxlink link: error: --conf expects KEY=VALUE, got {item!r}", file=sys.stderr)
+            raise SystemExit(2)
         conf[key.strip()] = value.strip()
     return {"master": args.spark_master, "conf": conf}
 

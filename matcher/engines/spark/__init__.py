@@ -45,9 +45,12 @@ def check_runtime() -> None:
         else shutil.which("java")
     )
     if java is None or not os.path.exists(java):
-        raise EngineUnavailableError(
-            "the spark engine needs Java 17 (no java on PATH and JAVA_HOME unset)"
+        where = (
+            f"JAVA_HOME={os.environ['JAVA_HOME']} has no bin/java"
+            if os.environ.get("JAVA_HOME")
+            else "no java on PATH and JAVA_HOME unset"
         )
+        raise EngineUnavailableError(f"the spark engine needs Java 17 ({where})")
     probe = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
     if probe.returncode != 0:
         raise EngineUnavailableError(f"the spark engine needs Java 17: {java} -version failed")
