@@ -20,6 +20,17 @@ from matcher.errors import VaxlinkError
 from matcher.scoring import FSModel
 from matcher.settings import MatchSettings
 
+__all__ = [
+    "ENGINES",
+    "STAGES",
+    "Engine",
+    "EngineUnavailableError",
+    "HistoryWriter",
+    "LinkJob",
+    "LinkOutput",
+    "get_engine",
+]
+
 if TYPE_CHECKING:
     from matcher.pipeline import LinkResult
     from matcher.profiles import MappingProfile

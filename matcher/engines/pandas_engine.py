@@ -22,6 +22,11 @@ from matcher.names import load_tables
 from matcher.normalise import normalise_doses
 from matcher.pipeline import LinkResult, run_link
 
+__all__ = [
+    "PandasEngine",
+    "peak_rss_mb",
+]
+
 
 def peak_rss_mb() -> float:
     """This process's peak resident memory so far, in MB."""

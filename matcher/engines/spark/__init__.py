@@ -17,6 +17,13 @@ from typing import Any
 
 from matcher.engines import EngineUnavailableError, LinkJob, LinkOutput
 
+__all__ = [
+    "DEFAULT_CONF",
+    "SparkEngine",
+    "check_runtime",
+    "start_session",
+]
+
 logger = logging.getLogger("vaxlink.spark")
 
 # Settings for a local run on a shared machine; anything given with --conf wins.

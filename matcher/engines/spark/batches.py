@@ -34,6 +34,25 @@ from matcher.schedules import compare_dose_histories
 from matcher.scoring import FSModel, match_weights, score_pairs
 from matcher.settings import MatchSettings
 
+__all__ = [
+    "DOSE_DAYS",
+    "DOSE_LOTS",
+    "DOSE_PRODUCTS",
+    "FILE_INDEX",
+    "KIND",
+    "SEQ",
+    "TAGS",
+    "TF",
+    "cluster",
+    "compare",
+    "histories",
+    "normalise",
+    "one_edit",
+    "person_records",
+    "read_files",
+    "score",
+]
+
 FILE_INDEX = "_file"  # position of the row's file among the inputs
 SEQ = "_seq"  # position of the row in its file's frame (the pandas engine's row order)
 KIND = "_kind"  # "dose", "reject" or "issue" in the read and normalise outputs

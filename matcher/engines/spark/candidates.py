@@ -13,6 +13,13 @@ from matcher.engines.spark import batches as b
 from matcher.engines.spark.codec import Kinds, from_rows
 from matcher.settings import BlockingRule, MatchSettings
 
+__all__ = [
+    "block",
+    "both_sides",
+    "present",
+    "rule_pairs",
+]
+
 _NUMERIC_KEYS = ("int8", "int16", "int32", "int64")
 
 

@@ -12,6 +12,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+__all__ = [
+    "Kinds",
+    "ddl",
+    "from_rows",
+    "kinds_of",
+    "to_rows",
+]
+
 Kinds = dict[str, str]  # column → "date" | "text" | a numpy dtype name (bool, int8, float32…)
 
 _SPARK_TYPES = {

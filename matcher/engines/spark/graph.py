@@ -11,6 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = [
+    "MAX_ROUNDS",
+    "connected_components",
+]
+
 MAX_ROUNDS = 64
 
 

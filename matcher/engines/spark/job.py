@@ -56,6 +56,10 @@ from matcher.normalise import normalise_doses
 from matcher.pipeline import LinkResult
 from matcher.settings import MatchSettings
 
+__all__ = [
+    "run_spark_link",
+]
+
 _RAW_KINDS: Kinds = {
     **dict.fromkeys(c.CANONICAL_COLUMNS, "text"),
     c.FILE: "text",

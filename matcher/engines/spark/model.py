@@ -16,6 +16,10 @@ from matcher.engines.spark.ordering import number_rows
 from matcher.scoring import FSModel, estimate_m, fitted_model, random_pairs, u_from_levels
 from matcher.settings import MatchSettings
 
+__all__ = [
+    "train",
+]
+
 
 def train(
     spark: Any,

@@ -7,6 +7,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+__all__ = [
+    "number_rows",
+]
+
 _PARTITION_SHIFT = 1 << 33  # monotonically_increasing_id: partition index × 2**33 + row
 
 
