@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from matcher.engines import EngineUnavailableError, LinkJob, LinkOutput
@@ -22,9 +23,11 @@ __all__ = [
     "SparkEngine",
     "check_runtime",
     "start_session",
+    "stop_session",
 ]
 
 logger = logging.getLogger("vaxlink.spark")
+_CHECKPOINT_PREFIX = "vaxlink-spark-"
 
 # Settings for a local run on a shared machine; anything given with --conf wins.
 DEFAULT_CONF: dict[str, str] = {
@@ -78,8 +81,18 @@ def start_session(master: str, conf: Mapping[str, str]) -> Any:
     spark.sparkContext.setLogLevel("ERROR")
     # py4j logs each closed connection at INFO, also from the interpreter's exit.
     logging.getLogger("py4j").setLevel(logging.WARNING)
-    spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="vaxlink-spark-"))
+    spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix=_CHECKPOINT_PREFIX))
     return spark
+
+
+def stop_session(spark: Any) -> None:
+    """Stop ``spark`` and delete its checkpoint folder (made by ``start_session``)."""
+    folder = spark.sparkContext.getCheckpointDir()  # <the temporary folder>/<a uuid>
+    spark.stop()
+    if folder:
+        made = Path(folder.removeprefix("file:")).parent
+        if made.name.startswith(_CHECKPOINT_PREFIX):
+            shutil.rmtree(made, ignore_errors=True)
 
 
 class SparkEngine:
@@ -105,4 +118,15 @@ class SparkEngine:
             )
             on_stage(stage)
 
-        return run_spark_link(spark, job, announce)
+        output = run_spark_link(spark, job, announce)
+        write = output.write_histories
+
+        def write_then_stop(out: Path, fhir: bool) -> None:
+            # The histories are the last reads of the checkpointed frames.
+            try:
+                write(out, fhir)
+            finally:
+                stop_session(spark)
+
+        output.write_histories = write_then_stop
+        return output
