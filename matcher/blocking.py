@@ -17,17 +17,19 @@ from matcher.settings import BlockingRule, MatchSettings
 from matcher.sorting import group_order
 
 __all__ = [
+    "BlockingReport",
     "ID_CHARS",
     "ID_FORM",
     "ID_FORM_CHECKSUM_OK",
     "ID_FORM_OTHER",
     "KEY_PREFIX",
-    "BlockingReport",
+    "ONE_EDIT_RULE",
     "block_pairs",
     "column_codes",
     "encode",
     "id_encoding",
     "key_columns",
+    "one_edit_id_pairs",
     "pairs_within_blocks",
 ]
 

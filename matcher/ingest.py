@@ -94,6 +94,7 @@ __all__ = [
     "EXCLUDED_PREFIX",
     "ROW_REF_PREFIX",
     "empty_rejects",
+    "expand_inputs",
     "read_export",
     "read_exports",
 ]

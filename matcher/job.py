@@ -40,6 +40,7 @@ __all__ = [
     "JobResult",
     "Prepared",
     "combine",
+    "merge_all_histories",
     "prepare_exports",
     "prepare_rows",
     "run_job",
@@ -265,7 +266,7 @@ def run_job(
             on_stage("histories")
         t0 = time.perf_counter()
         if histories is True:
-            merged, identities = _all_histories(doses, link, today, reported_by=reported_by)
+            merged, identities = merge_all_histories(doses, link, today, reported_by=reported_by)
         else:
             merged, identities = _chosen_histories(doses, link, histories(link), today)
         seconds["histories"], peaks["histories"] = round(time.perf_counter() - t0, 3), _peak_mb()
@@ -285,7 +286,7 @@ def run_job(
     return result
 
 
-def _all_histories(
+def merge_all_histories(
     doses: pd.DataFrame, link: LinkResult, today: pd.Timestamp, *, reported_by: bool
 ) -> tuple[Histories, pd.DataFrame]:
     """Every person's merged history, and the identities to write them with.

@@ -57,10 +57,15 @@ from matcher.scoring import (
 from matcher.settings import MatchSettings
 
 __all__ = [
-    "STAGES",
     "LinkResult",
+    "MANUAL",
     "ManualDecisions",
+    "STAGES",
+    "cluster_scored",
+    "dose_levels",
     "run_link",
+    "seed_pairs",
+    "stated_birth_levels",
     "train_on_candidates",
 ]
 
@@ -248,9 +253,7 @@ def train_on_candidates(
     minus ``labelled_different``; the seeds' birth dates are compared as typed. ``u``: the
     u-probabilities when already estimated (``scoring.estimate_u`` with these settings).
     """
-    seed_mask = (levels[level_column("id")] == 3).to_numpy() & (
-        records[p.TRUSTED_ID].notna().to_numpy()[levels[LEFT].to_numpy()]
-    )
+    seed_mask = seed_pairs(records, levels)
     if labelled_same is not None:
         seed_mask |= labelled_same
     if labelled_different is not None:
@@ -268,6 +271,40 @@ def train_on_candidates(
         jw_thresholds=settings.name_jw_thresholds,
         u=u,
     )
+
+
+def seed_pairs(records: pd.DataFrame, levels: pd.DataFrame) -> np.ndarray:
+    """True for the compared pairs that seed EM as matches: the same trusted resident ID."""
+    return (levels[level_column("id")] == 3).to_numpy() & (
+        records[p.TRUSTED_ID].notna().to_numpy()[levels[LEFT].to_numpy()]
+    )
+
+
+def stated_birth_levels(
+    records: pd.DataFrame, levels: pd.DataFrame, mask: np.ndarray
+) -> np.ndarray:
+    """Birth-date levels of the masked pairs on the dates as typed (for m estimation)."""
+    return _stated_birth_levels(records, levels, mask)
+
+
+def dose_levels(
+    scored: pd.DataFrame,
+    doses: pd.DataFrame,
+    dose_record_ids: np.ndarray,
+    dose_evidence: DoseEvidence,
+    settings: MatchSettings,
+) -> np.ndarray:
+    """``LEVEL_DOSES`` of scored pairs as ``run_link`` sets it (``doses``: date, product and
+    lot per dose row; ``dose_record_ids``: each row's record)."""
+    return _dose_levels(scored, doses, dose_record_ids, dose_evidence, settings)
+
+
+def cluster_scored(
+    records: pd.DataFrame, scored: pd.DataFrame, trusted_codes: np.ndarray, settings: MatchSettings
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """The cluster stage of ``run_link`` without auditor decisions: person ids on ``records``,
+    refused edges sent to review in ``scored`` (also usable per set of whole components)."""
+    return _cluster(records, scored, None, trusted_codes, settings)
 
 
 def _name_frequencies(

@@ -23,14 +23,18 @@ from matcher.em import fit_em
 from matcher.errors import ModelError
 
 __all__ = [
+    "FSModel",
     "MATCH_PROBABILITY",
     "MATCH_WEIGHT",
-    "FSModel",
+    "estimate_m",
     "estimate_u",
+    "fitted_model",
     "match_weights",
     "name_term_frequencies",
+    "random_pairs",
     "score_pairs",
     "train_model",
+    "u_from_levels",
     "weight_column",
 ]
 
@@ -139,14 +143,22 @@ def estimate_u(
     records: pd.DataFrame, *, sample_pairs: int, seed: int, jw_thresholds: tuple[float, ...]
 ) -> dict[str, list[float]]:
     """u-probabilities: level frequencies among uniformly random record pairs (Laplace-smoothed)."""
-    n = len(records)
+    pairs = random_pairs(len(records), sample_pairs=sample_pairs, seed=seed)
+    return u_from_levels(compare_pairs(records, pairs, jw_thresholds=jw_thresholds))
+
+
+def random_pairs(n: int, *, sample_pairs: int, seed: int) -> pd.DataFrame:
+    """The uniformly random record pairs (positions ``LEFT``, ``RIGHT``) ``estimate_u`` compares."""
     rng = np.random.default_rng(seed)
     size = min(sample_pairs, max(n * (n - 1) // 2, 1))
     left = rng.integers(0, n, size=size)
     right = rng.integers(0, n, size=size)
     keep = left != right
-    pairs = pd.DataFrame({LEFT: left[keep], RIGHT: right[keep]}, copy=False)
-    levels = compare_pairs(records, pairs, jw_thresholds=jw_thresholds)
+    return pd.DataFrame({LEFT: left[keep], RIGHT: right[keep]}, copy=False)
+
+
+def u_from_levels(levels: pd.DataFrame) -> dict[str, list[float]]:
+    """u-probabilities from the levels of random pairs (Laplace-smoothed frequencies)."""
     u: dict[str, list[float]] = {}
     for f in FIELDS:
         counts = np.bincount(
@@ -310,12 +322,24 @@ def train_model(
         seed=seed,
         seed_overrides=seed_overrides,
     )
-    matches_per_record = share * len(levels) / max(len(records), 1)
+    return fitted_model(m, u, share, iterations, n_pairs=len(levels), n_records=len(records))
+
+
+def fitted_model(
+    m: dict[str, list[float]],
+    u: dict[str, list[float]],
+    share: float,
+    iterations: int,
+    *,
+    n_pairs: int,
+    n_records: int,
+) -> FSModel:
+    """The model of an EM fit (``estimate_m``) on ``n_pairs`` candidates of ``n_records``."""
     return FSModel(
         m=m,
         u=u,
-        matches_per_record=matches_per_record,
+        matches_per_record=share * n_pairs / max(n_records, 1),
         em_iterations=iterations,
-        trained_on_pairs=len(levels),
-        notes={"candidate_match_share": round(share, 6), "records": len(records)},
+        trained_on_pairs=n_pairs,
+        notes={"candidate_match_share": round(share, 6), "records": n_records},
     )

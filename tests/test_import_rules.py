@@ -46,7 +46,12 @@ SYNTHETIC = (
     "synthetic_scenarios", "synthetic_tables",
 )  # fmt: skip
 # They put the stages together (or measure them): they may import any matcher module.
-COMPOSITION = ("pipeline", "job", "generic", "evaluate", "evaluate_histories")
+COMPOSITION = (
+    "pipeline", "job", "generic", "evaluate", "evaluate_histories", "engines",
+    "engines.pandas_engine", "engines.spark", "engines.spark.batches", "engines.spark.candidates",
+    "engines.spark.codec", "engines.spark.graph", "engines.spark.job", "engines.spark.model",
+    "engines.spark.ordering",
+)  # fmt: skip
 
 
 def _matcher(name: str) -> str:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import resource
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,10 +15,8 @@ import pandas as pd
 from api.allocator import keep_freed_memory, leave_to_exit, paused_garbage_collector
 from api.outputs import pairs_frame, persons_frame, write_csv, write_json
 from api.progress import StageProgress
-from matcher.histories import Histories
-from matcher.history_lines import write_history_lines
-from matcher.job import Exports, prepare_exports, run_job
-from matcher.pipeline import STAGES, LinkResult
+from matcher.engines import ENGINES, LinkJob, get_engine
+from matcher.engines import STAGES as ENGINE_STAGES
 from matcher.scoring import FSModel
 from matcher.settings import MatchSettings
 
@@ -48,12 +46,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="resolve identities only: skip merged dose histories (histories.jsonl)",
     )
     parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="pandas",
+        help="pandas: one process (default); spark: Apache Spark (needs the spark extra, Java)",
+    )
+    parser.add_argument(
+        "--spark-master",
+        default="local[2]",
+        help="Spark master URL with --engine spark (local[2], spark://host:7077, yarn)",
+    )
+    parser.add_argument(
+        "--conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Spark setting with --engine spark (repeatable), e.g. spark.driver.memory=6g",
+    )
+    parser.add_argument(
         "--generic",
         type=Path,
         metavar="PROFILE",
         help="link one or two CSV files of another schema with a generic TOML profile "
         "(e.g. docs/profiles/generic/febrl4.toml) instead of vaccination exports",
     )
+
+
+def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Constructor options of the chosen engine."""
+    if args.engine != "spark":
+        return {}
+    conf: dict[str, str] = {}
+    for item in args.conf:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            print(f"vaxlink link: error: --conf expects KEY=VALUE, got {item!r}", file=sys.stderr)
+            raise SystemExit(2)
+        conf[key.strip()] = value.strip()
+    return {"master": args.spark_master, "conf": conf}
 
 
 def _peak_mb() -> float:
@@ -81,59 +111,43 @@ def _run(args: argparse.Namespace, started: float) -> int:
 
         profile = load_profile(args.profile)
     today = pd.Timestamp(args.today) if args.today else pd.Timestamp.today().normalize()
-    fhir = args.format == "fhir"
-    write: dict[str, float] = {}
-
-    def write_identities(link: LinkResult) -> None:
-        """persons, pairs, review and model, before the histories are merged."""
-        progress.advance("write")
-        t0 = time.perf_counter()
-        write_csv(persons_frame(link.records), out / "persons.csv")
-        write_csv(pairs_frame(link.pairs, link.records), out / "pairs.csv")
-        write_csv(pairs_frame(link.review, link.records, evidence=True), out / "review.csv")
-        write_csv(job_rejects[0], out / "rejects.csv")
-        write_csv(job_rejects[1], out / "field_issues.csv")
-        link.model.save(out / "model.json")
-        write["seconds"], write["peak"] = round(time.perf_counter() - t0, 3), _peak_mb()
+    engine = get_engine(args.engine, **_engine_options(args))
+    job = LinkJob(
+        inputs=tuple(args.inputs), settings=settings, today=today, model=model, profile=profile
+    )
 
     # "write": the identity outputs; "histories": merged histories and histories.jsonl.
-    stages = ("read", "normalise", *STAGES, "write", "histories")
-    with StageProgress(stages, description="link") as progress:
-        exports = Exports(args.inputs, profile)
-        prepared = prepare_exports(exports, today=today, on_stage=progress.advance)
-        job_rejects = (prepared.rejects, prepared.issues)
-        result = run_job(
-            prepared,
-            settings,
-            today=today,
-            model=model,
-            histories=bool(args.histories),
-            reported_by=fhir,
-            on_stage=progress.advance,
-            on_linked=write_identities,
-        )
-        del prepared  # the dose frame: freed before the histories are written
+    stages = (*ENGINE_STAGES, "write", "histories")
+    with StageProgress(stages, description=f"link ({engine.name})") as progress:
+        output = engine.link(job, progress.advance)
+        result, rejects, issues = output.result, output.rejects, output.issues
+        files, rows_read, n_doses = output.files, output.rows_read, output.doses_accepted
+        seconds, peaks = output.stage_seconds, output.stage_peak_rss_mb
+
+        progress.advance("write")
         t0 = time.perf_counter()
-        if result.histories is not None and result.identities is not None:
-            _write_histories(out, result.histories, result.identities, fhir=fhir)
-        else:
-            progress.advance("histories")
-        # "histories" covers merging (in the job) and writing them
-        seconds = {k: v for k, v in result.stage_seconds.items() if k != "histories"}
-        seconds["write"] = write["seconds"]
-        merging = result.stage_seconds.get("histories", 0.0)
-        seconds["histories"] = round(merging + time.perf_counter() - t0, 3)
-        peaks = {k: v for k, v in result.stage_peak_rss_mb.items() if k != "histories"}
-        peaks["write"], peaks["histories"] = write["peak"], _peak_mb()
+        write_csv(persons_frame(result.records), out / "persons.csv")
+        write_csv(pairs_frame(result.pairs, result.records), out / "pairs.csv")
+        write_csv(pairs_frame(result.review, result.records, evidence=True), out / "review.csv")
+        write_csv(rejects, out / "rejects.csv")
+        write_csv(issues, out / "field_issues.csv")
+        result.model.save(out / "model.json")
+        seconds["write"], peaks["write"] = round(time.perf_counter() - t0, 3), _peak_mb()
+
+        progress.advance("histories")
+        t0 = time.perf_counter()
+        if args.histories:
+            output.write_histories(out, args.format == "fhir")
+        seconds["histories"], peaks["histories"] = round(time.perf_counter() - t0, 3), _peak_mb()
 
     summary = {
         "inputs": [str(p) for p in args.inputs],
-        "files": list(result.files),
-        "dose_rows_read": result.rows_read,
-        "dose_rows_accepted": result.dose_rows,
-        "rows_rejected": len(result.rejects),
-        "rows_with_field_issues": len(result.issues),
-        **result.link.summary(),
+        "files": list(files),
+        "dose_rows_read": rows_read,
+        "dose_rows_accepted": n_doses,
+        "rows_rejected": len(rejects),
+        "rows_with_field_issues": len(issues),
+        **result.summary(),
         "stage_seconds": seconds,
         "stage_peak_rss_mb": peaks,
         "total_seconds": round(time.perf_counter() - started, 3),
@@ -142,7 +156,7 @@ def _run(args: argparse.Namespace, started: float) -> int:
     }
     write_json(out / "summary.json", summary)
     _print_summary(summary, out)
-    leave_to_exit(result)  # when the process ends without teardown
+    leave_to_exit(output)  # when the process ends without teardown
     return 0
 
 
@@ -179,31 +193,6 @@ def _run_generic(args: argparse.Namespace, out: Path) -> int:
         f"{len(result.pairs):,} candidate pairs, {len(matched):,} matched; outputs in {out}/"
     )
     return 0
-
-
-def _write_histories(
-    out: Path,
-    histories: Histories,
-    records: pd.DataFrame,
-    *,
-    fhir: bool,
-) -> None:
-    """histories.jsonl (one person a line) and, with ``fhir``, histories.fhir.jsonl (Bundles)."""
-    if not fhir:
-        with (out / "histories.jsonl").open("wb") as handle:  # UTF-8 bytes
-            write_history_lines(histories, records, handle)
-        return
-    from matcher.fhir import fhir_bundle
-    from matcher.histories import history_documents
-
-    with (
-        (out / "histories.jsonl").open("w", encoding="utf-8") as handle,
-        (out / "histories.fhir.jsonl").open("w", encoding="utf-8") as fhir_handle,
-    ):
-        for document in history_documents(histories, records):
-            handle.write(json.dumps(document, ensure_ascii=False, default=str) + "\n")
-            bundle = fhir_bundle(document)
-            fhir_handle.write(json.dumps(bundle, ensure_ascii=False, default=str) + "\n")
 
 
 def _print_summary(summary: dict[str, Any], out: Path) -> None:
