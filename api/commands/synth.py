@@ -34,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--scenario",
         default="baseline",
         help="comma-separated scenarios applied on top of the rates: "
-        + "; ".join(f"{name}: {text}" for name, (text, _) in SCENARIOS.items()),
+        # argparse %-formats help texts: the descriptions' own "%" must be doubled
+        + "; ".join(f"{name}: {text}" for name, (text, _) in SCENARIOS.items()).replace("%", "%%"),
     )
     parser.add_argument(
         "--legacy-exports",
