@@ -9,7 +9,6 @@ Writing outputs and storing results stay with the callers.
 
 from __future__ import annotations
 
-import resource
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -27,7 +26,7 @@ from matcher.history_lines import IDENTITY_COLUMNS
 from matcher.ingest import read_exports
 from matcher.names import load_tables
 from matcher.normalise import normalise_doses
-from matcher.pipeline import LinkResult, ManualDecisions, run_link
+from matcher.pipeline import LinkResult, ManualDecisions, peak_rss_mb, run_link
 from matcher.profiles import MappingProfile
 from matcher.scoring import FSModel
 from matcher.settings import MatchSettings
@@ -57,10 +56,6 @@ DOCUMENT_IDENTITY_COLUMNS = (
     c.SEX,
     c.BIRTH_DATE,
 )
-
-
-def _peak_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,12 +95,12 @@ def prepare_exports(
         on_stage("read")
     t0 = time.perf_counter()
     read = read_exports(exports.paths, profile=exports.profile, progress=False)
-    seconds["read"], peaks["read"] = round(time.perf_counter() - t0, 3), _peak_mb()
+    seconds["read"], peaks["read"] = round(time.perf_counter() - t0, 3), peak_rss_mb()
     if on_stage is not None:
         on_stage("normalise")
     t0 = time.perf_counter()
     normalised = normalise_doses(read.frame, today=today, dictionary=True)
-    seconds["normalise"], peaks["normalise"] = round(time.perf_counter() - t0, 3), _peak_mb()
+    seconds["normalise"], peaks["normalise"] = round(time.perf_counter() - t0, 3), peak_rss_mb()
     return Prepared(
         doses=normalised.doses,
         rejects=pd.concat([read.rejects, normalised.rejects], ignore_index=True),
@@ -269,7 +264,7 @@ def run_job(
             merged, identities = merge_all_histories(doses, link, today, reported_by=reported_by)
         else:
             merged, identities = _chosen_histories(doses, link, histories(link), today)
-        seconds["histories"], peaks["histories"] = round(time.perf_counter() - t0, 3), _peak_mb()
+        seconds["histories"], peaks["histories"] = round(time.perf_counter() - t0, 3), peak_rss_mb()
     result = JobResult(
         link=link,
         histories=merged,

@@ -63,6 +63,7 @@ __all__ = [
     "STAGES",
     "cluster_scored",
     "dose_levels",
+    "peak_rss_mb",
     "run_link",
     "seed_pairs",
     "stated_birth_levels",
@@ -117,8 +118,9 @@ class LinkResult:
 DoseEvidence = Callable[[pd.DataFrame, pd.DataFrame], np.ndarray]
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (0.1 MB steps)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
 
 
 def run_link(
@@ -157,7 +159,7 @@ def run_link(
         start = time.perf_counter()
         yield
         seconds[name] = round(time.perf_counter() - start, 3)
-        peaks[name] = round(_peak_rss_mb(), 1)
+        peaks[name] = peak_rss_mb()
 
     with stage("records"):
         built = p.build_person_records(doses)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import resource
 import sys
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from api.outputs import pairs_frame, persons_frame, write_csv, write_json
 from api.progress import StageProgress
 from matcher.engines import ENGINES, LinkJob, get_engine
 from matcher.engines import STAGES as ENGINE_STAGES
+from matcher.pipeline import peak_rss_mb
 from matcher.scoring import FSModel
 from matcher.settings import MatchSettings
 
@@ -86,10 +86,6 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"master": args.spark_master, "conf": conf}
 
 
-def _peak_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the link job end to end and write every output file."""
     started = time.perf_counter()
@@ -132,13 +128,13 @@ def _run(args: argparse.Namespace, started: float) -> int:
         write_csv(rejects, out / "rejects.csv")
         write_csv(issues, out / "field_issues.csv")
         result.model.save(out / "model.json")
-        seconds["write"], peaks["write"] = round(time.perf_counter() - t0, 3), _peak_mb()
+        seconds["write"], peaks["write"] = round(time.perf_counter() - t0, 3), peak_rss_mb()
 
         progress.advance("histories")
         t0 = time.perf_counter()
         if args.histories:
             output.write_histories(out, args.format == "fhir")
-        seconds["histories"], peaks["histories"] = round(time.perf_counter() - t0, 3), _peak_mb()
+        seconds["histories"], peaks["histories"] = round(time.perf_counter() - t0, 3), peak_rss_mb()
 
     summary = {
         "inputs": [str(p) for p in args.inputs],
@@ -151,7 +147,7 @@ def _run(args: argparse.Namespace, started: float) -> int:
         "stage_seconds": seconds,
         "stage_peak_rss_mb": peaks,
         "total_seconds": round(time.perf_counter() - started, 3),
-        "peak_rss_mb": _peak_mb(),
+        "peak_rss_mb": peak_rss_mb(),
         "settings": settings.model_dump(mode="json"),
     }
     write_json(out / "summary.json", summary)

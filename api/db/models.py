@@ -123,30 +123,28 @@ class DoseRow(Base):
     site: Mapped[str | None] = mapped_column(Text)
 
 
-class RejectedRow(Base):
-    """A row of a batch that could not be used, with the reason (no raw personal data)."""
+class RowNote:
+    """Columns of a note on one row of a batch: where, which field, why (no raw personal data)."""
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    file: Mapped[str | None] = mapped_column(String(255))
+    row: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str | None] = mapped_column(String(40))
+    field: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class RejectedRow(RowNote, Base):
+    """A row of a batch that could not be used, with the reason."""
 
     __tablename__ = "rejected_rows"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
-    file: Mapped[str | None] = mapped_column(String(255))
-    row: Mapped[int] = mapped_column(Integer)
-    source: Mapped[str | None] = mapped_column(String(40))
-    field: Mapped[str | None] = mapped_column(String(40))
-    reason: Mapped[str] = mapped_column(Text)
 
 
-class FieldIssue(Base):
-    """A stored dose row with one field treated as missing, and why (no raw personal data)."""
+class FieldIssue(RowNote, Base):
+    """A stored dose row with one field treated as missing, and why."""
 
     __tablename__ = "field_issues"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
-    file: Mapped[str | None] = mapped_column(String(255))
-    row: Mapped[int] = mapped_column(Integer)
-    source: Mapped[str | None] = mapped_column(String(40))
-    field: Mapped[str | None] = mapped_column(String(40))
-    reason: Mapped[str] = mapped_column(Text)
 
 
 class Person(Base):

@@ -32,7 +32,7 @@ from api.services.record_index import DB_RECORD, BatchRows
 from matcher import columns as c
 from matcher.errors import VaxlinkError
 from matcher.ingest import ROW_REF_PREFIX, read_export
-from matcher.job import STORED_FILE
+from matcher.job import STORED_FILE, Prepared
 from matcher.masking import scrub_text
 from matcher.normalise import normalise_doses
 
@@ -134,18 +134,9 @@ def stage_rows(
     return StagedUpload(folder, path, digest, size, "rows.json")
 
 
-@dataclass(frozen=True, slots=True)
-class _ReadBatch:
-    """An upload read and normalised: the doses to store, all rejects, and the field issues
-    of the stored rows (a field treated as missing)."""
-
-    doses: pd.DataFrame
-    rejects: pd.DataFrame
-    issues: pd.DataFrame
-
-
-def _read(staged: StagedUpload, *, province: str, today: pd.Timestamp) -> _ReadBatch:
-    """The batch's doses, rejects and field issues (reader, normaliser, province check)."""
+def _read(staged: StagedUpload, *, province: str, today: pd.Timestamp) -> Prepared:
+    """The batch's doses to store, all rejects, and the field issues of the stored rows
+    (reader, normaliser, province check)."""
     try:
         read = read_export(staged.path)
         faults.reached("upload.parsed")
@@ -183,7 +174,7 @@ def _read(staged: StagedUpload, *, province: str, today: pd.Timestamp) -> _ReadB
     issues = issues[~issues[c.ROW].isin(doses.loc[foreign, c.ROW])].assign(
         **{c.FILE: staged.filename}
     )  # a foreign row is rejected whole: its field issues are not kept as well
-    return _ReadBatch(
+    return Prepared(
         doses=doses[~foreign].reset_index(drop=True),
         rejects=rejects.sort_values(c.ROW, kind="stable"),
         issues=issues.sort_values(c.ROW, kind="stable"),
@@ -329,7 +320,7 @@ def _apply(
     session: Session,
     settings: Settings,
     batch_id: str,
-    read: _ReadBatch,
+    read: Prepared,
     today: pd.Timestamp,
     *,
     link: bool = True,

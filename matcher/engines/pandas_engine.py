@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import resource
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,15 +13,7 @@ from matcher.histories import Histories
 from matcher.history_lines import write_history_lines
 from matcher.job import Exports, merge_all_histories, prepare_exports, run_job
 
-__all__ = [
-    "PandasEngine",
-    "peak_rss_mb",
-]
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory so far, in MB."""
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+__all__ = ["PandasEngine"]
 
 
 class PandasEngine:

@@ -27,7 +27,6 @@ positions), ``graph`` (components), ``batches`` (executor functions), ``codec`` 
 from __future__ import annotations
 
 import logging
-import resource
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -53,7 +52,7 @@ from matcher.histories import HISTORY_COLUMNS
 from matcher.history_lines import IDENTITY_COLUMNS
 from matcher.ingest import expand_inputs
 from matcher.normalise import normalise_doses
-from matcher.pipeline import LinkResult
+from matcher.pipeline import LinkResult, peak_rss_mb
 from matcher.settings import MatchSettings
 
 __all__ = [
@@ -75,10 +74,6 @@ _DOSE_LISTS = (
 )
 
 
-def _peak_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
-
-
 def run_spark_link(spark: Any, job: LinkJob, on_stage: Callable[[str], None]) -> LinkOutput:
     """Run every stage; the identity outputs come back to the driver as pandas frames."""
     from pyspark.sql import functions as F
@@ -94,7 +89,7 @@ def run_spark_link(spark: Any, job: LinkJob, on_stage: Callable[[str], None]) ->
         start = time.perf_counter()
         yield
         seconds[name] = round(time.perf_counter() - start, 3)
-        peaks[name] = _peak_mb()
+        peaks[name] = peak_rss_mb()
 
     with stage("read"):
         files = expand_inputs(job.inputs)
